@@ -1,0 +1,81 @@
+// Pure: stack config in, Cilium Helm values out. Every value says why it is there; test/cilium.test.ts
+// checks each key path against the chart's values.yaml so a typo cannot pass silently.
+
+import type { CastleConfig } from "../../config/castleConfig";
+
+export const CILIUM_CHART = "cilium";
+export const CILIUM_REPOSITORY = "https://helm.cilium.io/";
+export const CILIUM_RELEASE_NAME = "cilium";
+export const CILIUM_NAMESPACE = "kube-system";
+
+export interface CiliumValuesInput {
+  config: Pick<
+    CastleConfig,
+    "clusterProvider" | "policyAuditMode" | "ciliumDevices" | "ciliumValues" | "kindNodes"
+  >;
+  /** Where agents reach the API server without kube-proxy; required for kind. */
+  apiServer?: { host: string; port: number };
+}
+
+export type HelmValues = Record<string, unknown>;
+
+export function buildCiliumValues(input: CiliumValuesInput): HelmValues {
+  const { config, apiServer } = input;
+  const kind = config.clusterProvider === "kind";
+  const values: HelmValues = {
+    // The castle's first wall: host policies (CCNP with nodeSelector) are enforced only when the host
+    // firewall is on.
+    hostFirewall: { enabled: true },
+    // Audit mode reports would-be drops as AUDIT instead of dropping them, so a fresh host firewall
+    // cannot lock the operators out; switch it off once Hubble shows no false positives.
+    policyAuditMode: config.policyAuditMode,
+    // kind runs without kube-proxy (kubeProxyMode: none); Cilium's eBPF replacement serves Services,
+    // and the host firewall docs recommend it.
+    kubeProxyReplacement: true,
+    // Without kube-proxy the agent cannot use the kubernetes Service to find the API server: it needs
+    // the real endpoint.
+    ...(apiServer ? { k8sServiceHost: apiServer.host, k8sServicePort: apiServer.port } : {}),
+    // kind's kubeadm allocates a PodCIDR per node; Cilium's kind guide uses that instead of its own pool.
+    ...(kind ? { ipam: { mode: "kubernetes" } } : {}),
+    operator: {
+      // The operator spreads replicas one per node (anti-affinity on hostname): never ask for more
+      // replicas than there are nodes, or one stays Pending.
+      replicas: kind ? Math.min(2, totalNodes(config.kindNodes)) : 2,
+    },
+    hubble: {
+      enabled: true,
+      // Relay and UI make `hubble observe` and the service map work: the castle's audit workflow.
+      relay: { enabled: true },
+      ui: { enabled: true },
+    },
+    // Devices the host firewall and NodePort attach to; auto-detected unless the stack names them.
+    ...(config.ciliumDevices.length > 0 ? { devices: config.ciliumDevices } : {}),
+  };
+  // Extra values from stack config win: an operator can tune the chart without a code change. The policy
+  // pack still refuses a release that turns the host firewall off.
+  return deepMerge(values, config.ciliumValues);
+}
+
+function totalNodes(n: { controlPlane: number; infra: number; workers: number }): number {
+  return n.controlPlane + n.infra + n.workers;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Helm's own merge rule: maps merge key by key, everything else (lists included) is replaced. */
+export function deepMerge(base: HelmValues, extra: HelmValues): HelmValues {
+  const out: HelmValues = { ...base };
+  for (const [k, v] of Object.entries(extra)) {
+    out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k] as HelmValues, v) : v;
+  }
+  return out;
+}
+
+/** Every leaf key path of a values object, e.g. `hubble.relay.enabled`. */
+export function valuePaths(values: HelmValues, prefix = ""): string[] {
+  return Object.entries(values).flatMap(([k, v]) =>
+    isObject(v) && Object.keys(v).length > 0 ? valuePaths(v, `${prefix}${k}.`) : [`${prefix}${k}`],
+  );
+}

@@ -1,0 +1,100 @@
+// Pure: stack config in, kind cluster config out. No Pulumi, so tests parse and assert it directly.
+
+import * as YAML from "yaml";
+import type { KindNodes } from "../../config/castleConfig";
+
+export const INFRA_ROLE_LABEL = "node-role.kubernetes.io/infra";
+export const CONTROL_PLANE_ROLE_LABEL = "node-role.kubernetes.io/control-plane";
+
+/** Host ports mapped to the first infra node, so `curl http://localhost` reaches the ingress controller. */
+export const INGRESS_HOST_PORTS = [80, 443] as const;
+
+export interface KindNodeConfig {
+  role: "control-plane" | "worker";
+  image: string;
+  labels?: Record<string, string>;
+  kubeadmConfigPatches?: string[];
+  extraPortMappings?: { containerPort: number; hostPort: number; protocol: "TCP" }[];
+}
+
+export interface KindClusterConfig {
+  kind: "Cluster";
+  apiVersion: "kind.x-k8s.io/v1alpha4";
+  name: string;
+  networking: { disableDefaultCNI: true; kubeProxyMode: "none" };
+  nodes: KindNodeConfig[];
+}
+
+export interface KindNodeName {
+  name: string;
+  role: "control-plane" | "infra" | "worker";
+}
+
+// A taint at registration is allowed to the kubelet, unlike a node-role label: NodeRestriction makes the
+// kubelet refuse `node-role.kubernetes.io/*` in --node-labels (kubernetes-sigs/kind#3536), which is how
+// kind applies `labels`. The infra role label is therefore set after creation by a NodePatch
+// (see KindCluster), and the kind config carries only the taint.
+const INFRA_TAINT_PATCH = YAML.stringify({
+  kind: "JoinConfiguration",
+  nodeRegistration: { taints: [{ key: INFRA_ROLE_LABEL, effect: "NoSchedule" }] },
+});
+
+export function buildKindConfig(clusterName: string, nodes: KindNodes, image: string): KindClusterConfig {
+  const list: KindNodeConfig[] = [];
+  for (let i = 0; i < nodes.controlPlane; i++) list.push({ role: "control-plane", image });
+  for (let i = 0; i < nodes.infra; i++) {
+    list.push({
+      role: "worker",
+      image,
+      kubeadmConfigPatches: [INFRA_TAINT_PATCH],
+      ...(i === 0
+        ? {
+            extraPortMappings: INGRESS_HOST_PORTS.map((port) => ({
+              containerPort: port,
+              hostPort: port,
+              protocol: "TCP" as const,
+            })),
+          }
+        : {}),
+    });
+  }
+  for (let i = 0; i < nodes.workers; i++) list.push({ role: "worker", image });
+  return {
+    kind: "Cluster",
+    apiVersion: "kind.x-k8s.io/v1alpha4",
+    name: clusterName,
+    // Cilium is the CNI and replaces kube-proxy: kind must install neither kindnet nor kube-proxy.
+    networking: { disableDefaultCNI: true, kubeProxyMode: "none" },
+    nodes: list,
+  };
+}
+
+export function kindConfigYaml(config: KindClusterConfig): string {
+  return YAML.stringify(config, { lineWidth: 0 });
+}
+
+/**
+ * The node names kind gives, in config order: `<cluster>-control-plane`, `<cluster>-control-plane2`, ...,
+ * `<cluster>-worker`, `<cluster>-worker2`, ... Infra nodes are the first workers.
+ */
+export function kindNodeNames(clusterName: string, nodes: KindNodes): KindNodeName[] {
+  const suffix = (i: number): string => (i === 0 ? "" : String(i + 1));
+  const out: KindNodeName[] = [];
+  for (let i = 0; i < nodes.controlPlane; i++)
+    out.push({ name: `${clusterName}-control-plane${suffix(i)}`, role: "control-plane" });
+  for (let i = 0; i < nodes.infra + nodes.workers; i++) {
+    out.push({ name: `${clusterName}-worker${suffix(i)}`, role: i < nodes.infra ? "infra" : "worker" });
+  }
+  return out;
+}
+
+/**
+ * Where pods and agents reach the API server from inside the kind network: the control-plane container,
+ * or kind's load balancer container when there are several control planes. Both listen on 6443.
+ */
+export function kindApiServerEndpoint(clusterName: string, nodes: KindNodes): { host: string; port: number } {
+  return {
+    host: nodes.controlPlane > 1 ? `${clusterName}-external-load-balancer` : `${clusterName}-control-plane`,
+    port: 6443,
+  };
+}

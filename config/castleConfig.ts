@@ -1,0 +1,536 @@
+// The one typed config module. Every stack value passes through parseCastleConfig before any resource is
+// registered, so a typo fails `pulumi preview` with a message instead of a half-built cluster.
+//
+// Raw values arrive in two shapes: from the Pulumi CLI every value is a string (structured values as
+// JSON), from a stack YAML file (offline render, tests) they are already typed. `coerce*` accepts both.
+
+import { parseCidr } from "../lib/net/cidr";
+
+export const PROJECT = "cilium-castle";
+
+export type ClusterProvider = "kind" | "existing";
+
+export interface KindNodes {
+  controlPlane: number;
+  infra: number;
+  workers: number;
+}
+
+export interface UserNamespaceConfig {
+  name: string;
+  exposed: boolean;
+  metrics: boolean;
+}
+
+/** A secret config value. `value` is undefined when the stack file holds it encrypted (offline render). */
+export interface SecretValue {
+  secret: true;
+  value: string | undefined;
+}
+
+export interface CastleConfig {
+  clusterName: string;
+  clusterProvider: ClusterProvider;
+  kindNodes: KindNodes;
+  kindNodeImage: string;
+  ciliumVersion: string;
+  policyAuditMode: boolean;
+  ciliumDevices: string[];
+  ciliumValues: Record<string, unknown>;
+  jumphostCidrs: string[];
+  userNamespaces: UserNamespaceConfig[];
+  installDemo: boolean;
+  kubeconfig: SecretValue | undefined;
+}
+
+// kind v0.33.0 lists this image (with its digest) in its release notes; Cilium 1.19 is tested on
+// Kubernetes 1.32-1.35. 1.35 node images need a cgroup v2 host: on cgroup v1, set kindNodeImage to
+// kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d.
+export const KIND_VERSION = "v0.33.0";
+export const DEFAULT_KIND_NODE_IMAGE =
+  "kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0";
+
+/** Defaults, in one place. Pulumi.yaml mirrors these; test/config.test.ts checks that both agree. */
+export const DEFAULTS = {
+  clusterName: "castle",
+  clusterProvider: "kind" as ClusterProvider,
+  kindNodes: { controlPlane: 1, infra: 1, workers: 2 } as KindNodes,
+  kindNodeImage: DEFAULT_KIND_NODE_IMAGE,
+  ciliumVersion: "1.19.5",
+  policyAuditMode: true,
+  ciliumDevices: [] as string[],
+  ciliumValues: {} as Record<string, unknown>,
+  jumphostCidrs: [] as string[],
+  userNamespaces: [] as UserNamespaceConfig[],
+  installDemo: false,
+  kubeconfig: "",
+} as const;
+
+export type ConfigKey = keyof typeof DEFAULTS;
+export const CONFIG_KEYS = Object.keys(DEFAULTS) as ConfigKey[];
+
+/**
+ * Namespaces the castle itself owns or that Kubernetes reserves. A user namespace with one of these names
+ * would hand a tenant the walls of the castle.
+ */
+export const RESERVED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "default"];
+
+export class CastleConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(
+      `cilium-castle: invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "CastleConfigError";
+  }
+}
+
+/** Raw config as read from the CLI or a stack file, keyed without the `cilium-castle:` namespace. */
+export type RawConfig = Record<string, unknown>;
+
+export interface ParseOptions {
+  /** Namespaces the infrastructure layer owns; a user namespace may not take one of their names. */
+  infraNamespaces?: readonly string[];
+}
+
+const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+class Problems {
+  readonly list: string[] = [];
+  add(key: string, value: unknown, what: string, fix: string): void {
+    this.list.push(`${PROJECT}:${key} = ${show(value)}: ${what}. Fix: ${fix}`);
+  }
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return "(unset)";
+  const s = JSON.stringify(value);
+  return s.length > 120 ? s.slice(0, 117) + "..." : s;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** CLI config hands structured values over as JSON text. */
+function fromJsonText(v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  const t = v.trim();
+  if (t.startsWith("{") || t.startsWith("[")) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return v;
+    }
+  }
+  return v;
+}
+
+function coerceString(p: Problems, key: string, v: unknown, fix: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === "string") return v;
+  p.add(key, v, `expected a string, got ${typeName(v)}`, fix);
+  return undefined;
+}
+
+function coerceBoolean(p: Problems, key: string, v: unknown): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === "boolean") return v;
+  if (v === "true") return true;
+  if (v === "false") return false;
+  p.add(key, v, `expected a boolean, got ${typeName(v)}`, `pulumi config set ${key} true (or false)`);
+  return undefined;
+}
+
+function typeName(v: unknown): string {
+  if (Array.isArray(v)) return "an array";
+  if (v === null) return "null";
+  if (typeof v === "object") return "an object";
+  return `a ${typeof v}`;
+}
+
+function checkKnownKeys(
+  p: Problems,
+  key: string,
+  obj: Record<string, unknown>,
+  known: readonly string[],
+): void {
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) {
+      p.add(
+        `${key}.${k}`,
+        obj[k],
+        `unknown key "${k}" (known keys: ${known.join(", ")})`,
+        `remove it, or correct its spelling to one of the known keys`,
+      );
+    }
+  }
+}
+
+function parseKindNodes(p: Problems, raw: unknown): KindNodes {
+  const v = fromJsonText(raw);
+  const d = DEFAULTS.kindNodes;
+  if (v === undefined) return { ...d };
+  if (!isPlainObject(v)) {
+    p.add(
+      "kindNodes",
+      v,
+      `expected an object {controlPlane, infra, workers}, got ${typeName(v)}`,
+      `pulumi config set --path kindNodes.workers 2 (and likewise controlPlane, infra)`,
+    );
+    return { ...d };
+  }
+  checkKnownKeys(p, "kindNodes", v, ["controlPlane", "infra", "workers"]);
+  const count = (field: keyof KindNodes): number => {
+    const x = v[field] === undefined ? undefined : Number(v[field]);
+    if (x === undefined) return d[field];
+    const ok =
+      typeof v[field] === "number" || (typeof v[field] === "string" && /^-?\d+$/.test(v[field] as string));
+    if (!ok || !Number.isInteger(x)) {
+      p.add(
+        `kindNodes.${field}`,
+        v[field],
+        `expected a whole number`,
+        `pulumi config set --path kindNodes.${field} ${d[field]}`,
+      );
+      return d[field];
+    }
+    if (x < 1) {
+      // Every role needs a node: the infra taint keeps ingress off workers, and workers carry the
+      // demo apps and Hubble; zero of either leaves pods Pending.
+      p.add(
+        `kindNodes.${field}`,
+        v[field],
+        `must be at least 1 (the castle needs a node of every role: control plane, infra, worker)`,
+        `pulumi config set --path kindNodes.${field} ${Math.max(1, d[field])}`,
+      );
+      return d[field];
+    }
+    if (x > 20) {
+      p.add(
+        `kindNodes.${field}`,
+        v[field],
+        `more than 20 nodes of one role is beyond what kind runs on one machine`,
+        `pulumi config set --path kindNodes.${field} ${d[field]}`,
+      );
+      return d[field];
+    }
+    return x;
+  };
+  return { controlPlane: count("controlPlane"), infra: count("infra"), workers: count("workers") };
+}
+
+function parseStringArray(p: Problems, key: string, raw: unknown, example: string): string[] | undefined {
+  const v = fromJsonText(raw);
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) {
+    p.add(
+      key,
+      v,
+      `expected an array of strings, got ${typeName(v)}`,
+      `pulumi config set --path '${key}[0]' ${example}`,
+    );
+    return undefined;
+  }
+  const out: string[] = [];
+  v.forEach((item, i) => {
+    if (typeof item !== "string") {
+      p.add(
+        `${key}[${i}]`,
+        item,
+        `expected a string, got ${typeName(item)}`,
+        `pulumi config set --path '${key}[${i}]' ${example}`,
+      );
+    } else {
+      out.push(item);
+    }
+  });
+  return out;
+}
+
+function parseJumphostCidrs(p: Problems, raw: unknown): string[] {
+  const list = parseStringArray(p, "jumphostCidrs", raw, "10.1.101.110/32");
+  if (list === undefined) return [...DEFAULTS.jumphostCidrs];
+  const seen = new Set<string>();
+  const out: string[] = [];
+  list.forEach((cidr, i) => {
+    const key = `jumphostCidrs[${i}]`;
+    const parsed = parseCidr(cidr);
+    if (!parsed.ok) {
+      p.add(
+        key,
+        cidr,
+        `not a CIDR: ${parsed.reason}`,
+        `give an address with a prefix length, e.g. 10.1.101.110/32`,
+      );
+      return;
+    }
+    if (parsed.prefix === 0) {
+      // A /0 jumphost is SSH from the whole internet: exactly what the host firewall is there to stop.
+      p.add(
+        key,
+        cidr,
+        `a /0 range opens SSH on every node to the whole internet`,
+        `list only your jumphosts' addresses, e.g. 10.1.101.110/32`,
+      );
+      return;
+    }
+    if (parsed.canonical !== cidr) {
+      p.add(key, cidr, `host bits are set, so the range is ambiguous`, `write it as ${parsed.canonical}`);
+      return;
+    }
+    if (seen.has(cidr)) {
+      p.add(key, cidr, `listed twice`, `remove the duplicate`);
+      return;
+    }
+    seen.add(cidr);
+    out.push(cidr);
+  });
+  return out;
+}
+
+function parseUserNamespaces(
+  p: Problems,
+  raw: unknown,
+  infraNamespaces: readonly string[],
+): UserNamespaceConfig[] {
+  const v = fromJsonText(raw);
+  if (v === undefined) return [...DEFAULTS.userNamespaces];
+  if (!Array.isArray(v)) {
+    p.add(
+      "userNamespaces",
+      v,
+      `expected an array of {name, exposed?, metrics?}, got ${typeName(v)}`,
+      `pulumi config set --path 'userNamespaces[0].name' team-a`,
+    );
+    return [];
+  }
+  const seen = new Set<string>();
+  const out: UserNamespaceConfig[] = [];
+  v.forEach((entry0, i) => {
+    const key = `userNamespaces[${i}]`;
+    // `- team-a` is the obvious shorthand for `- name: team-a`.
+    const entry = typeof entry0 === "string" ? { name: entry0 } : entry0;
+    if (!isPlainObject(entry)) {
+      p.add(
+        key,
+        entry0,
+        `expected {name, exposed?, metrics?}, got ${typeName(entry0)}`,
+        `pulumi config set --path '${key}.name' team-a`,
+      );
+      return;
+    }
+    checkKnownKeys(p, key, entry, ["name", "exposed", "metrics"]);
+    const name = entry.name;
+    if (typeof name !== "string") {
+      p.add(
+        `${key}.name`,
+        name,
+        `expected a namespace name (string)`,
+        `pulumi config set --path '${key}.name' team-a`,
+      );
+      return;
+    }
+    if (name.length > 63 || !RFC1123_LABEL.test(name)) {
+      p.add(
+        `${key}.name`,
+        name,
+        `not an RFC 1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`,
+        `use a name such as ${JSON.stringify(suggestLabel(name))}`,
+      );
+      return;
+    }
+    if (RESERVED_NAMESPACES.includes(name) || name.startsWith("kube-")) {
+      p.add(
+        `${key}.name`,
+        name,
+        `"${name}" is reserved by Kubernetes`,
+        `pick a name of your own, e.g. team-${name.replace(/^kube-/, "")}`,
+      );
+      return;
+    }
+    if (infraNamespaces.includes(name)) {
+      p.add(
+        `${key}.name`,
+        name,
+        `"${name}" is an infrastructure namespace of the castle (${infraNamespaces.join(", ")}); user policies there would widen the walls`,
+        `pick a name that is not an infrastructure namespace`,
+      );
+      return;
+    }
+    if (seen.has(name)) {
+      p.add(`${key}.name`, name, `namespace "${name}" is listed twice`, `remove the duplicate entry`);
+      return;
+    }
+    seen.add(name);
+    const flag = (f: "exposed" | "metrics"): boolean => coerceBoolean(p, `${key}.${f}`, entry[f]) ?? false;
+    out.push({ name, exposed: flag("exposed"), metrics: flag("metrics") });
+  });
+  return out;
+}
+
+function suggestLabel(name: string): string {
+  const s = name
+    .toLowerCase()
+    .replace(/[^-a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63);
+  return s || "team-a";
+}
+
+function parseSecret(p: Problems, key: string, raw: unknown): SecretValue | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  if (isPlainObject(raw) && typeof raw.secure === "string") return { secret: true, value: undefined };
+  if (typeof raw === "string") return { secret: true, value: raw };
+  p.add(key, "[secret]", `expected a string`, `pulumi config set --secret ${key} "$(cat ~/.kube/config)"`);
+  return undefined;
+}
+
+/**
+ * Reads and validates every config value. Throws CastleConfigError listing every problem at once, so a
+ * user fixes a stack file in one round.
+ */
+export function parseCastleConfig(raw: RawConfig, opts: ParseOptions = {}): CastleConfig {
+  const p = new Problems();
+  const infraNamespaces = opts.infraNamespaces ?? [];
+
+  for (const k of Object.keys(raw)) {
+    if (!(CONFIG_KEYS as string[]).includes(k)) {
+      p.add(
+        k,
+        raw[k],
+        `unknown config key (known keys: ${CONFIG_KEYS.join(", ")})`,
+        `pulumi config rm ${k}, or correct its spelling`,
+      );
+    }
+  }
+
+  const clusterName =
+    coerceString(p, "clusterName", raw.clusterName, `pulumi config set clusterName castle`) ??
+    DEFAULTS.clusterName;
+  // kind names docker containers `<name>-control-plane` etc. and the kube context `kind-<name>`.
+  if (!RFC1123_LABEL.test(clusterName) || clusterName.length > 40) {
+    p.add(
+      "clusterName",
+      clusterName,
+      `must be lower-case letters, digits and '-', at most 40 characters (kind names containers after it)`,
+      `pulumi config set clusterName ${suggestLabel(clusterName).slice(0, 40) || "castle"}`,
+    );
+  }
+
+  const providerRaw = coerceString(
+    p,
+    "clusterProvider",
+    raw.clusterProvider,
+    `pulumi config set clusterProvider kind`,
+  );
+  const clusterProvider = providerRaw ?? DEFAULTS.clusterProvider;
+  if (clusterProvider !== "kind" && clusterProvider !== "existing") {
+    p.add(
+      "clusterProvider",
+      clusterProvider,
+      `must be "kind" or "existing"`,
+      `pulumi config set clusterProvider kind`,
+    );
+  }
+
+  const kindNodes = parseKindNodes(p, raw.kindNodes);
+
+  const kindNodeImage =
+    coerceString(p, "kindNodeImage", raw.kindNodeImage, `pulumi config rm kindNodeImage`) ??
+    DEFAULTS.kindNodeImage;
+  // A tag or digest is required: an unpinned image makes two laptops build two different clusters.
+  if (
+    !/^[a-z0-9][a-z0-9./_-]*(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/.test(kindNodeImage) ||
+    !/[:@]/.test(kindNodeImage)
+  ) {
+    p.add(
+      "kindNodeImage",
+      kindNodeImage,
+      `expected an image reference such as ${DEFAULT_KIND_NODE_IMAGE}`,
+      `pulumi config rm kindNodeImage`,
+    );
+  }
+
+  const ciliumVersion =
+    coerceString(p, "ciliumVersion", raw.ciliumVersion, `pulumi config set ciliumVersion 1.19.5`) ??
+    DEFAULTS.ciliumVersion;
+  const cv = /^(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/.exec(ciliumVersion);
+  if (!cv) {
+    p.add(
+      "ciliumVersion",
+      ciliumVersion,
+      `expected a chart version such as 1.19.5`,
+      `pulumi config set ciliumVersion ${DEFAULTS.ciliumVersion}`,
+    );
+  } else if (Number(cv[1]) < 1 || (Number(cv[1]) === 1 && Number(cv[2]) < 16)) {
+    // Since 1.16 a CNP peer selector naming io.kubernetes.pod.namespace may reach other namespaces; the
+    // layers and the policy pack are written for those semantics.
+    p.add(
+      "ciliumVersion",
+      ciliumVersion,
+      `the castle needs Cilium 1.16 or newer`,
+      `pulumi config set ciliumVersion ${DEFAULTS.ciliumVersion}`,
+    );
+  }
+
+  const policyAuditMode =
+    coerceBoolean(p, "policyAuditMode", raw.policyAuditMode) ?? DEFAULTS.policyAuditMode;
+
+  const ciliumDevices = parseStringArray(p, "ciliumDevices", raw.ciliumDevices, "eth0") ?? [
+    ...DEFAULTS.ciliumDevices,
+  ];
+  ciliumDevices.forEach((d, i) => {
+    // Cilium accepts interface names and `+`-suffixed prefixes (e.g. eth+).
+    if (!/^[A-Za-z0-9_.:-]+\+?$/.test(d)) {
+      p.add(
+        `ciliumDevices[${i}]`,
+        d,
+        `not a network interface name or prefix`,
+        `use names such as eth0 or eth+`,
+      );
+    }
+  });
+
+  const cvRaw = fromJsonText(raw.ciliumValues);
+  let ciliumValues: Record<string, unknown> = { ...DEFAULTS.ciliumValues };
+  if (cvRaw !== undefined) {
+    if (isPlainObject(cvRaw)) ciliumValues = cvRaw;
+    else
+      p.add(
+        "ciliumValues",
+        cvRaw,
+        `expected an object of Helm values, got ${typeName(cvRaw)}`,
+        `pulumi config set --path ciliumValues.hubble.ui.enabled true`,
+      );
+  }
+
+  const jumphostCidrs = parseJumphostCidrs(p, raw.jumphostCidrs);
+  const userNamespaces = parseUserNamespaces(p, raw.userNamespaces, infraNamespaces);
+  const installDemo = coerceBoolean(p, "installDemo", raw.installDemo) ?? DEFAULTS.installDemo;
+  const kubeconfig = parseSecret(p, "kubeconfig", raw.kubeconfig);
+  if (kubeconfig && clusterProvider === "kind") {
+    p.add(
+      "kubeconfig",
+      "[secret]",
+      `a kubeconfig is only used with clusterProvider "existing"; kind writes its own`,
+      `pulumi config rm kubeconfig, or pulumi config set clusterProvider existing`,
+    );
+  }
+
+  if (p.list.length > 0) throw new CastleConfigError(p.list);
+  return {
+    clusterName,
+    clusterProvider: clusterProvider as ClusterProvider,
+    kindNodes,
+    kindNodeImage,
+    ciliumVersion,
+    policyAuditMode,
+    ciliumDevices,
+    ciliumValues,
+    jumphostCidrs,
+    userNamespaces,
+    installDemo,
+    kubeconfig,
+  };
+}

@@ -1,0 +1,29 @@
+import tseslint from "typescript-eslint";
+import pulumi from "@pulumi/eslint-plugin";
+
+export default tseslint.config(
+  {
+    ignores: [
+      "node_modules/**",
+      "bin/**",
+      "policypack/node_modules/**",
+      "render-out/**",
+      "**/*.js",
+      "**/*.mjs",
+    ],
+  },
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { "@pulumi": pulumi },
+    rules: {
+      // Outputs inside template strings print "Calling [toString] on an Output<T>" instead of values.
+      "@pulumi/no-output-in-template-literal": "error",
+      "@pulumi/no-output-instance-in-template-literal": "error",
+      // The recorder reads the SDK's protobuf requests, which have no typings here.
+      "@typescript-eslint/no-explicit-any": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+    },
+  },
+);
