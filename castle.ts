@@ -8,11 +8,19 @@ import { KindCluster } from "./components/cluster/kindCluster";
 import { Cilium } from "./components/cilium/cilium";
 import { buildCiliumValues } from "./components/cilium/values";
 import { ClusterPlacement } from "./lib/pulumi/inCluster";
+import { NodeLayer } from "./components/layers/node/nodeLayer";
+import { InfraLayer } from "./components/layers/infra/infraLayer";
+import { UserNamespace } from "./components/layers/user/userNamespace";
+import { Workshop } from "./components/demo/workshop";
 
 export interface Castle {
   cluster?: KindCluster;
   provider: k8s.Provider;
   cilium: Cilium;
+  nodes: NodeLayer;
+  infra: InfraLayer;
+  users: UserNamespace[];
+  workshop?: Workshop;
   outputs: Record<string, pulumi.Input<unknown>>;
 }
 
@@ -51,16 +59,42 @@ export function buildCastle(config: CastleConfig): Castle {
     dependsOn: cluster?.infraNodeLabels ?? [],
   });
 
+  // The three layers, outside in. Each policy waits for the CRD gate: the one thing they depend on.
+  const crdGate = cilium.crdGate;
+  const nodes = new NodeLayer(`${config.clusterName}-nodes`, {
+    placement,
+    crdGate,
+    jumphostCidrs: config.jumphostCidrs,
+    roles: config.roles,
+  });
+  const infra = new InfraLayer(`${config.clusterName}-infra`, { placement, crdGate, roles: config.roles });
+  const users = config.userNamespaces.map(
+    (ns) => new UserNamespace(`${config.clusterName}-user-${ns.name}`, { placement, crdGate, namespace: ns }),
+  );
+  const workshop = config.installDemo
+    ? new Workshop(`${config.clusterName}-demo`, {
+        placement,
+        roles: config.roles,
+        userNamespaces: config.userNamespaces,
+        dependsOn: [infra, ...users],
+      })
+    : undefined;
+
   return {
     cluster,
     provider,
     cilium,
+    nodes,
+    infra,
+    users,
+    workshop,
     outputs: {
       clusterName: config.clusterName,
       clusterProvider: config.clusterProvider,
       kubeconfig: kubeconfig ?? "(ambient kubeconfig)",
       ciliumVersion: config.ciliumVersion,
       policyAuditMode: config.policyAuditMode,
+      userNamespaces: config.userNamespaces.map((n) => n.name),
       hubbleObserve: "hubble observe -t policy-verdict -f --verdict AUDIT --verdict DROPPED",
     },
   };

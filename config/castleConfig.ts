@@ -5,8 +5,22 @@
 // JSON), from a stack YAML file (offline render, tests) they are already typed. `coerce*` accepts both.
 
 import { parseCidr } from "../lib/net/cidr";
+import type { InfraRole } from "../components/layers/infra/roles";
+import { infraNamespaces } from "../components/layers/infra/roles";
+import { parseInfraRoles } from "./infraRoles";
+import {
+  checkKnownKeys,
+  coerceBoolean,
+  coerceString,
+  fromJsonText,
+  isPlainObject,
+  Problems,
+  RFC1123_LABEL,
+  suggestLabel,
+  typeName,
+} from "./validate";
 
-export const PROJECT = "cilium-castle";
+export { PROJECT } from "./validate";
 
 export type ClusterProvider = "kind" | "existing";
 
@@ -41,6 +55,8 @@ export interface CastleConfig {
   userNamespaces: UserNamespaceConfig[];
   installDemo: boolean;
   kubeconfig: SecretValue | undefined;
+  /** The effective infra roles: defaults, `ingressController` and `infraRoles` applied. */
+  roles: InfraRole[];
 }
 
 // kind v0.33.0 lists this image (with its digest) in its release notes; Cilium 1.19 is tested on
@@ -64,6 +80,8 @@ export const DEFAULTS = {
   userNamespaces: [] as UserNamespaceConfig[],
   installDemo: false,
   kubeconfig: "",
+  ingressController: {} as { namespace?: string; podLabels?: Record<string, string> },
+  infraRoles: [] as unknown[],
 } as const;
 
 export type ConfigKey = keyof typeof DEFAULTS;
@@ -87,85 +105,6 @@ export class CastleConfigError extends Error {
 
 /** Raw config as read from the CLI or a stack file, keyed without the `cilium-castle:` namespace. */
 export type RawConfig = Record<string, unknown>;
-
-export interface ParseOptions {
-  /** Namespaces the infrastructure layer owns; a user namespace may not take one of their names. */
-  infraNamespaces?: readonly string[];
-}
-
-const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-class Problems {
-  readonly list: string[] = [];
-  add(key: string, value: unknown, what: string, fix: string): void {
-    this.list.push(`${PROJECT}:${key} = ${show(value)}: ${what}. Fix: ${fix}`);
-  }
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return "(unset)";
-  const s = JSON.stringify(value);
-  return s.length > 120 ? s.slice(0, 117) + "..." : s;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** CLI config hands structured values over as JSON text. */
-function fromJsonText(v: unknown): unknown {
-  if (typeof v !== "string") return v;
-  const t = v.trim();
-  if (t.startsWith("{") || t.startsWith("[")) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      return v;
-    }
-  }
-  return v;
-}
-
-function coerceString(p: Problems, key: string, v: unknown, fix: string): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v === "string") return v;
-  p.add(key, v, `expected a string, got ${typeName(v)}`, fix);
-  return undefined;
-}
-
-function coerceBoolean(p: Problems, key: string, v: unknown): boolean | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v === "boolean") return v;
-  if (v === "true") return true;
-  if (v === "false") return false;
-  p.add(key, v, `expected a boolean, got ${typeName(v)}`, `pulumi config set ${key} true (or false)`);
-  return undefined;
-}
-
-function typeName(v: unknown): string {
-  if (Array.isArray(v)) return "an array";
-  if (v === null) return "null";
-  if (typeof v === "object") return "an object";
-  return `a ${typeof v}`;
-}
-
-function checkKnownKeys(
-  p: Problems,
-  key: string,
-  obj: Record<string, unknown>,
-  known: readonly string[],
-): void {
-  for (const k of Object.keys(obj)) {
-    if (!known.includes(k)) {
-      p.add(
-        `${key}.${k}`,
-        obj[k],
-        `unknown key "${k}" (known keys: ${known.join(", ")})`,
-        `remove it, or correct its spelling to one of the known keys`,
-      );
-    }
-  }
-}
 
 function parseKindNodes(p: Problems, raw: unknown): KindNodes {
   const v = fromJsonText(raw);
@@ -369,15 +308,6 @@ function parseUserNamespaces(
   return out;
 }
 
-function suggestLabel(name: string): string {
-  const s = name
-    .toLowerCase()
-    .replace(/[^-a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 63);
-  return s || "team-a";
-}
-
 function parseSecret(p: Problems, key: string, raw: unknown): SecretValue | undefined {
   if (raw === undefined || raw === "") return undefined;
   if (isPlainObject(raw) && typeof raw.secure === "string") return { secret: true, value: undefined };
@@ -390,9 +320,8 @@ function parseSecret(p: Problems, key: string, raw: unknown): SecretValue | unde
  * Reads and validates every config value. Throws CastleConfigError listing every problem at once, so a
  * user fixes a stack file in one round.
  */
-export function parseCastleConfig(raw: RawConfig, opts: ParseOptions = {}): CastleConfig {
+export function parseCastleConfig(raw: RawConfig): CastleConfig {
   const p = new Problems();
-  const infraNamespaces = opts.infraNamespaces ?? [];
 
   for (const k of Object.keys(raw)) {
     if (!(CONFIG_KEYS as string[]).includes(k)) {
@@ -506,7 +435,8 @@ export function parseCastleConfig(raw: RawConfig, opts: ParseOptions = {}): Cast
   }
 
   const jumphostCidrs = parseJumphostCidrs(p, raw.jumphostCidrs);
-  const userNamespaces = parseUserNamespaces(p, raw.userNamespaces, infraNamespaces);
+  const roles = parseInfraRoles(p, raw.infraRoles, raw.ingressController);
+  const userNamespaces = parseUserNamespaces(p, raw.userNamespaces, infraNamespaces(roles));
   const installDemo = coerceBoolean(p, "installDemo", raw.installDemo) ?? DEFAULTS.installDemo;
   const kubeconfig = parseSecret(p, "kubeconfig", raw.kubeconfig);
   if (kubeconfig && clusterProvider === "kind") {
@@ -532,5 +462,6 @@ export function parseCastleConfig(raw: RawConfig, opts: ParseOptions = {}): Cast
     userNamespaces,
     installDemo,
     kubeconfig,
+    roles,
   };
 }

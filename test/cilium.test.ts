@@ -6,7 +6,7 @@ import { buildCiliumValues, deepMerge, valuePaths } from "../components/cilium/v
 import { CILIUM_POLICY_CRDS } from "../components/cilium/crdGate";
 import { parseCastleConfig } from "../config/castleConfig";
 import { ancestors, buildStack, byTypeName, devRawConfig, one, Recording, shared } from "./harness";
-import { loadChartValues } from "./valuesPaths";
+import { loadChartValues } from "./support/valuesPaths";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const chartValues = loadChartValues(shared("cilium", "chart-1.19.5", "values.yaml"));

@@ -18,9 +18,9 @@ import {
 } from "../lib/offline/render";
 import { buildStack, devRawConfig } from "./harness";
 
-function problemsOf(raw: RawConfig, opts?: { infraNamespaces?: string[] }): string[] {
+function problemsOf(raw: RawConfig): string[] {
   try {
-    parseCastleConfig(raw, opts);
+    parseCastleConfig(raw);
   } catch (e) {
     assert.ok(e instanceof CastleConfigError, `expected CastleConfigError, got ${String(e)}`);
     return e.problems;
@@ -29,7 +29,7 @@ function problemsOf(raw: RawConfig, opts?: { infraNamespaces?: string[] }): stri
 }
 
 function assertOneProblem(raw: RawConfig, ...parts: (string | RegExp)[]): void {
-  const problems = problemsOf(raw, { infraNamespaces: ["ingress-nginx", "monitoring"] });
+  const problems = problemsOf(raw);
   assert.equal(problems.length, 1, `expected one problem, got:\n${problems.join("\n")}`);
   for (const p of parts) {
     if (typeof p === "string") assert.ok(problems[0].includes(p), `"${problems[0]}" should contain "${p}"`);

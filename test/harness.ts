@@ -12,11 +12,11 @@ export const SHARED_DIR = process.env.CASTLE_SHARED_DIR ?? path.resolve(__dirnam
 export const shared = (...p: string[]): string => path.join(SHARED_DIR, ...p);
 
 /** Builds the castle from raw config values (as a stack file holds them), under mocks. */
-export function buildStack(raw: RawConfig, stack = "test"): Promise<Recording> {
+export async function buildStack(raw: RawConfig, stack = "test"): Promise<Recording> {
   return recordCastle(parseCastleConfig(withProjectDefaults(raw)), stack);
 }
 
-export function buildNamedStack(stack: string): Promise<Recording> {
+export async function buildNamedStack(stack: string): Promise<Recording> {
   return recordCastle(loadStackConfig(stack), stack);
 }
 

@@ -68,7 +68,7 @@ describe("render: npm run render -- --stack dev", () => {
     const values = YAML.parse(first["helm/kube-system/cilium.values.yaml"]);
     assert.equal(values.chart, "cilium");
     assert.equal(values.values.hostFirewall.enabled, true);
-    assert.ok(Object.keys(first).some((f) => /^_cluster\/Node-castle-worker\.yaml$/.test(f)));
+    assert.ok(Object.keys(first).some((f) => /^_cluster\/NodePatch-castle-worker\.yaml$/.test(f)));
   });
 
   it("refuses to overwrite a directory that is not a render", () => {

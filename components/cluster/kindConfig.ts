@@ -2,12 +2,13 @@
 
 import * as YAML from "yaml";
 import type { KindNodes } from "../../config/castleConfig";
+import * as PORT from "../../lib/cilium/ports";
 
 export const INFRA_ROLE_LABEL = "node-role.kubernetes.io/infra";
 export const CONTROL_PLANE_ROLE_LABEL = "node-role.kubernetes.io/control-plane";
 
 /** Host ports mapped to the first infra node, so `curl http://localhost` reaches the ingress controller. */
-export const INGRESS_HOST_PORTS = [80, 443] as const;
+export const INGRESS_HOST_PORTS = [PORT.HTTP, PORT.HTTPS] as const;
 
 export interface KindNodeConfig {
   role: "control-plane" | "worker";

@@ -126,7 +126,9 @@ export function renderedObjects(rec: Recording): RenderedObject[] {
       const obj = r.maskedInputs;
       const meta = (obj.metadata ?? {}) as { name?: string; namespace?: string };
       const dir = meta.namespace ?? "_cluster";
-      out.push({ file: `${dir}/${obj.kind}-${meta.name}.yaml`, object: obj });
+      // A patch changes an object it does not own; its file says so.
+      const what = r.type.endsWith("Patch") ? `${obj.kind}Patch` : obj.kind;
+      out.push({ file: `${dir}/${what}-${meta.name}.yaml`, object: obj });
     }
   }
   return out.sort((a, b) => a.file.localeCompare(b.file));

@@ -1,0 +1,62 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { ClusterPlacement, inCluster } from "../../../lib/pulumi/inCluster";
+import { createPolicies } from "../policyResources";
+import { InfraRole, infraNamespaces, PREEXISTING_NAMESPACES } from "./roles";
+import { buildInfraPolicies } from "./spec";
+
+export interface InfraLayerArgs {
+  placement: ClusterPlacement;
+  crdGate: pulumi.Resource;
+  roles: InfraRole[];
+}
+
+/** Labels each infra namespace must carry, merged over its roles. */
+export function infraNamespaceLabels(roles: InfraRole[]): Map<string, Record<string, string>> {
+  const labels = new Map<string, Record<string, string>>(infraNamespaces(roles).map((ns) => [ns, {}]));
+  for (const r of roles) Object.assign(labels.get(r.namespace)!, r.namespaceLabels ?? {});
+  return labels;
+}
+
+/** The inner walls around the infrastructure namespaces: their namespaces, labels and policies. */
+export class InfraLayer extends pulumi.ComponentResource {
+  /** The namespaces the layer created, by name. */
+  public readonly namespaces: Map<string, k8s.core.v1.Namespace>;
+  /** Label patches of namespaces that existed before the castle (kube-system). */
+  public readonly namespacePatches: k8s.core.v1.NamespacePatch[];
+  public readonly policies: k8s.apiextensions.CustomResource[];
+
+  constructor(name: string, args: InfraLayerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("castle:policy:InfraLayer", name, {}, opts);
+    this.namespaces = new Map();
+    this.namespacePatches = [];
+    for (const [ns, labels] of infraNamespaceLabels(args.roles)) {
+      if (PREEXISTING_NAMESPACES.includes(ns)) {
+        if (Object.keys(labels).length > 0) {
+          this.namespacePatches.push(
+            new k8s.core.v1.NamespacePatch(
+              `${name}-${ns}-labels`,
+              { metadata: { name: ns, labels } },
+              inCluster(this, args.placement),
+            ),
+          );
+        }
+      } else {
+        this.namespaces.set(
+          ns,
+          new k8s.core.v1.Namespace(
+            `${name}-${ns}`,
+            { metadata: { name: ns, labels } },
+            inCluster(this, args.placement),
+          ),
+        );
+      }
+    }
+    const specs = buildInfraPolicies(args.roles);
+    this.policies = createPolicies(this, name, specs, args.placement, args.crdGate, this.namespaces);
+    this.registerOutputs({
+      namespaces: [...this.namespaces.keys()],
+      policies: specs.map((p) => `${p.metadata.namespace ?? "(cluster)"}/${p.metadata.name}`),
+    });
+  }
+}
