@@ -66,6 +66,7 @@ export function buildCastle(config: CastleConfig): Castle {
     crdGate,
     jumphostCidrs: config.jumphostCidrs,
     roles: config.roles,
+    policyAuditMode: config.policyAuditMode,
   });
   const infra = new InfraLayer(`${config.clusterName}-infra`, { placement, crdGate, roles: config.roles });
   const users = config.userNamespaces.map(

@@ -135,3 +135,24 @@ describe("checkCiliumRule: what the agent rejects and the CRD schema lets throug
     );
   });
 });
+
+describe("checkCiliumRule: unknown fields, which the API server would prune silently", () => {
+  it("a typo in a peer field", () => {
+    assertOne(
+      cnp({ endpointSelector: {}, ingress: [{ fromEntity: ["world"] }] }),
+      /^spec\.ingress\[0\]\.fromEntity: unknown field "fromEntity"/,
+    );
+  });
+  it("a typo in a port", () => {
+    assertOne(
+      cnp({ endpointSelector: {}, egress: [{ toPorts: [{ ports: [{ port: "53", proto: "UDP" }] }] }] }),
+      /^spec\.egress\[0\]\.toPorts\[0\]\.ports\[0\]\.proto: unknown field/,
+    );
+  });
+  it("rules on a deny port rule", () => {
+    assertOne(
+      cnp({ endpointSelector: {}, egressDeny: [{ toPorts: [{ ports: [tcp(80)], rules: { http: [{}] } }] }] }),
+      /egressDeny\[0\]\.toPorts\[0\]\.rules: unknown field "rules"/,
+    );
+  });
+});

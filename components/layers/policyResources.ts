@@ -14,6 +14,7 @@ export function createPolicies(
   placement: ClusterPlacement,
   crdGate: pulumi.Resource,
   namespaces: Map<string, pulumi.Resource> = new Map(),
+  ignoreChanges: string[] = [],
 ): k8s.apiextensions.CustomResource[] {
   return policies.map((p) => {
     const ns = p.metadata.namespace;
@@ -24,7 +25,10 @@ export function createPolicies(
     return new k8s.apiextensions.CustomResource(
       resourceName,
       { apiVersion: p.apiVersion, kind: p.kind, metadata: p.metadata, spec: p.spec },
-      inCluster(component, placement, [crdGate, ...(owner ? [owner] : [])]),
+      {
+        ...inCluster(component, placement, [crdGate, ...(owner ? [owner] : [])]),
+        ...(ignoreChanges.length > 0 ? { ignoreChanges } : {}),
+      },
     );
   });
 }

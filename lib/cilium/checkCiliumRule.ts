@@ -32,6 +32,99 @@ export const KNOWN_ENTITIES = [
   "kube-apiserver",
 ] as const;
 
+// Field names of the Cilium 1.18 CRDs (pkg/policy/api). The API server prunes unknown fields of a
+// structural CRD without a word, so a typo such as `fromEntity` turns a narrow rule into an empty one,
+// and an empty ingress rule still switches on default deny while `toPort` would silently open all ports.
+const FIELDS = {
+  rule: [
+    "description",
+    "egress",
+    "egressDeny",
+    "enableDefaultDeny",
+    "endpointSelector",
+    "ingress",
+    "ingressDeny",
+    "labels",
+    "log",
+    "nodeSelector",
+  ],
+  ingress: [
+    "authentication",
+    "fromCIDR",
+    "fromCIDRSet",
+    "fromEndpoints",
+    "fromEntities",
+    "fromGroups",
+    "fromNodes",
+    "fromRequires",
+    "icmps",
+    "toPorts",
+  ],
+  ingressDeny: [
+    "fromCIDR",
+    "fromCIDRSet",
+    "fromEndpoints",
+    "fromEntities",
+    "fromGroups",
+    "fromNodes",
+    "fromRequires",
+    "icmps",
+    "toPorts",
+  ],
+  egress: [
+    "authentication",
+    "icmps",
+    "toCIDR",
+    "toCIDRSet",
+    "toEndpoints",
+    "toEntities",
+    "toFQDNs",
+    "toGroups",
+    "toNodes",
+    "toPorts",
+    "toRequires",
+    "toServices",
+  ],
+  egressDeny: [
+    "icmps",
+    "toCIDR",
+    "toCIDRSet",
+    "toEndpoints",
+    "toEntities",
+    "toGroups",
+    "toNodes",
+    "toPorts",
+    "toRequires",
+    "toServices",
+  ],
+  portRule: ["listener", "originatingTLS", "ports", "rules", "serverNames", "terminatingTLS"],
+  portDenyRule: ["ports"],
+  port: ["endPort", "port", "protocol"],
+  l7: ["dns", "http", "kafka", "l7", "l7proto"],
+  selector: ["matchExpressions", "matchLabels"],
+  cidrRule: ["cidr", "cidrGroupRef", "cidrGroupSelector", "except"],
+  fqdn: ["matchName", "matchPattern"],
+  icmpRule: ["fields"],
+  icmpField: ["family", "type"],
+  defaultDeny: ["egress", "ingress"],
+} as const;
+
+function unknownFields(
+  obj: unknown,
+  known: readonly string[],
+  path: string,
+  add: (path: string, message: string) => void,
+): void {
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) return;
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k))
+      add(
+        `${path}.${k}`,
+        `unknown field "${k}": the API server would drop it silently (known: ${known.join(", ")})`,
+      );
+  }
+}
+
 const INGRESS_L3 = ["fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "fromNodes", "fromGroups"];
 const EGRESS_L3 = [
   "toCIDR",
@@ -71,6 +164,10 @@ export function checkCiliumRule(rule: Obj, opts: { namespaced: boolean; path?: s
     out.push({ path, message });
   };
 
+  unknownFields(rule, FIELDS.rule, base, add);
+  for (const sel of ["endpointSelector", "nodeSelector"])
+    unknownFields(rule[sel], FIELDS.selector, `${base}.${sel}`, add);
+  unknownFields(rule.enableDefaultDeny, FIELDS.defaultDeny, `${base}.enableDefaultDeny`, add);
   const hasEndpointSelector = rule.endpointSelector !== undefined && rule.endpointSelector !== null;
   const hasNodeSelector = rule.nodeSelector !== undefined && rule.nodeSelector !== null;
   if (opts.namespaced && hasNodeSelector) {
@@ -96,6 +193,27 @@ export function checkCiliumRule(rule: Obj, opts: { namespaced: boolean; path?: s
     const ingress = section.startsWith("ingress");
     asArray(rule[section]).forEach((r, i) => {
       const path = `${base}.${section}[${i}]`;
+      unknownFields(r, FIELDS[section], path, add);
+      for (const k of [
+        "fromEndpoints",
+        "toEndpoints",
+        "fromRequires",
+        "toRequires",
+        "fromNodes",
+        "toNodes",
+      ]) {
+        asArray(r[k]).forEach((sel, j) => unknownFields(sel, FIELDS.selector, `${path}.${k}[${j}]`, add));
+      }
+      for (const k of ["fromCIDRSet", "toCIDRSet"]) {
+        asArray(r[k]).forEach((c, j) => unknownFields(c, FIELDS.cidrRule, `${path}.${k}[${j}]`, add));
+      }
+      asArray(r.toFQDNs).forEach((f, j) => unknownFields(f, FIELDS.fqdn, `${path}.toFQDNs[${j}]`, add));
+      asArray(r.icmps).forEach((ic, j) => {
+        unknownFields(ic, FIELDS.icmpRule, `${path}.icmps[${j}]`, add);
+        asArray(ic.fields).forEach((f, k) =>
+          unknownFields(f, FIELDS.icmpField, `${path}.icmps[${j}].fields[${k}]`, add),
+        );
+      });
       const l3 = (ingress ? INGRESS_L3 : EGRESS_L3).filter((k) => len(r[k]) > 0);
       if (l3.length > 1)
         add(
@@ -132,6 +250,9 @@ export function checkCiliumRule(rule: Obj, opts: { namespaced: boolean; path?: s
       }
       asArray(r.toPorts).forEach((pr, j) => {
         const pp = `${path}.toPorts[${j}]`;
+        unknownFields(pr, section.endsWith("Deny") ? FIELDS.portDenyRule : FIELDS.portRule, pp, add);
+        unknownFields(pr.rules, FIELDS.l7, `${pp}.rules`, add);
+        asArray(pr.ports).forEach((port, k) => unknownFields(port, FIELDS.port, `${pp}.ports[${k}]`, add));
         const ports = asArray(pr.ports);
         if (ports.length > MAX_PORTS_PER_RULE)
           add(

@@ -23,10 +23,22 @@ export const CCNP_TYPE = `kubernetes:${CILIUM_API_VERSION}:${CCNP_KIND}`;
 export const LAYER_LABEL = "castle.cilium.io/layer";
 export type Layer = "node" | "infra" | "user";
 
+/**
+ * On a host policy: whether Cilium was in audit mode when the policy was first created. Written once
+ * (the program ignores later changes to it), so the policy pack can tell a host policy that has been
+ * through audit mode from one that would be enforced on its first day.
+ */
+export const INTRODUCED_IN_AUDIT_MODE = "castle.cilium.io/introduced-in-audit-mode";
+
 export interface CiliumPolicy {
   apiVersion: typeof CILIUM_API_VERSION;
   kind: typeof CNP_KIND | typeof CCNP_KIND;
-  metadata: { name: string; namespace?: string; labels: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec: CiliumRule & { description: string };
 }
 

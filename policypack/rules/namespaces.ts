@@ -1,0 +1,210 @@
+// Namespaces: each stays reachable from itself, DNS stays reachable, and user namespaces cannot widen
+// the walls the infra layer builds.
+
+import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { USER_NAMESPACE_LABELS } from "../../components/layers/user/spec";
+import {
+  isCiliumPolicy,
+  isClusterwide,
+  layerOf,
+  NAMESPACE_PATCH_TYPE,
+  NAMESPACE_TYPE,
+  Obj,
+  policyId,
+  rulesOf,
+  USER_NAMESPACE_COMPONENT,
+  violation,
+} from "../lib";
+
+const ALLOW_WITHIN = "allow-within-namespace";
+
+function isAllowWithin(props: Obj): boolean {
+  if (props.metadata?.name !== ALLOW_WITHIN) return false;
+  const spec = props.spec ?? {};
+  const all = (list: Obj[] | undefined, key: string): boolean =>
+    (list ?? []).some((r) => (r[key] ?? []).some((s: Obj) => Object.keys(s).length === 0));
+  return all(spec.ingress, "fromEndpoints") && all(spec.egress, "toEndpoints");
+}
+
+const ownedBy = (r: PolicyResource, type: string): boolean => {
+  for (let cur = r.parent; cur; cur = cur.parent) if (cur.type === type) return true;
+  return false;
+};
+
+export const namespacesReachable: StackValidationPolicy = {
+  name: "namespaces-reachable-and-dns",
+  description:
+    "Every namespace of the stack and every infra namespace has allow-within-namespace, and global-infra-dns exists.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    const policies = args.resources.filter((r) => isCiliumPolicy(r.type));
+    const namespaces = new Set<string>();
+    for (const r of args.resources) {
+      if (r.type === NAMESPACE_TYPE || r.type === NAMESPACE_PATCH_TYPE)
+        namespaces.add(r.props.metadata?.name);
+      if (isCiliumPolicy(r.type) && layerOf(r.props) === "infra" && r.props.metadata?.namespace)
+        namespaces.add(r.props.metadata.namespace);
+    }
+    const covered = new Set(
+      policies
+        .filter((p) => !isClusterwide(p.type) && isAllowWithin(p.props))
+        .map((p) => p.props.metadata.namespace),
+    );
+    for (const ns of [...namespaces].filter((n) => n && !covered.has(n)).sort()) {
+      report(
+        violation(
+          `Namespace ${ns} has no allow-within-namespace policy (ingress fromEndpoints [{}], egress toEndpoints [{}])`,
+          "the castle's cluster-wide policies switch on default deny everywhere, so without it even pods of the same namespace cannot talk",
+          `add the CiliumNetworkPolicy allow-within-namespace to ${ns} (UserNamespace and InfraLayer do)`,
+        ),
+      );
+    }
+    if (policies.length > 0) {
+      const dns = policies.find(
+        (p) => isClusterwide(p.type) && p.props.metadata?.name === "global-infra-dns",
+      );
+      if (!dns) {
+        report(
+          violation(
+            "The cluster-wide policy global-infra-dns is missing",
+            "every pod needs DNS, and once any egress rule selects a pod its lookups are denied unless a rule allows them",
+            "keep the coredns role's egressFromEveryPod (components/layers/infra/roles.ts)",
+          ),
+        );
+      }
+    }
+  },
+};
+
+const NAMESPACE_SELECTOR_KEY =
+  /^((k8s|any):)?(io\.cilium\.k8s\.namespace\.labels\.|io\.kubernetes\.pod\.namespace$)/;
+
+function crossNamespaceSelectors(sel: Obj | undefined): string[] {
+  if (!sel) return [];
+  return [
+    ...Object.keys(sel.matchLabels ?? {}),
+    ...(sel.matchExpressions ?? []).map((e: Obj) => String(e.key)),
+  ].filter((k) => NAMESPACE_SELECTOR_KEY.test(k));
+}
+
+export const userNamespaceWalls: StackValidationPolicy = {
+  name: "user-namespace-walls",
+  description:
+    "Policies in user namespaces cannot widen the walls; user namespaces carry only the allowed labels.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      extraAllowedNamespaceLabels: {
+        type: "array",
+        items: { type: "string" },
+        default: [],
+        description:
+          'Namespace labels (besides exposed and metrics) user namespaces may carry; values stay "true"/"false".',
+      },
+    },
+  },
+  validateStack: (args, report) => {
+    const extra =
+      args.getConfig<{ extraAllowedNamespaceLabels?: string[] }>().extraAllowedNamespaceLabels ?? [];
+    const allowedLabels = [...USER_NAMESPACE_LABELS, ...extra];
+    const userNamespaces = args.resources.filter(
+      (r) => r.type === NAMESPACE_TYPE && ownedBy(r, USER_NAMESPACE_COMPONENT),
+    );
+    const names = new Set(userNamespaces.map((n) => n.props.metadata?.name));
+    const why =
+      "a user namespace's own policies may only open paths inside it; wider paths belong to the infra layer, reviewed once";
+
+    for (const ns of userNamespaces) {
+      for (const [k, v] of Object.entries((ns.props.metadata?.labels ?? {}) as Record<string, unknown>)) {
+        if (!allowedLabels.includes(k)) {
+          report(
+            violation(
+              `User namespace ${ns.props.metadata.name} carries label ${k}=${String(v)}, which is not allowed`,
+              "labels are how cluster-wide policies open walls; an unknown label may match a policy nobody reviewed for this namespace",
+              `use only ${allowedLabels.join(", ")} (extend the list with the pack's extraAllowedNamespaceLabels)`,
+            ),
+            ns.urn,
+          );
+        } else if (v !== "true" && v !== "false") {
+          report(
+            violation(
+              `User namespace ${ns.props.metadata.name} has ${k}: ${JSON.stringify(v)}; only "true" or "false" is allowed`,
+              `global-infra policies match the exact value "true": any other value silently means no`,
+              `set ${k}: "true" or "false"`,
+            ),
+            ns.urn,
+          );
+        }
+      }
+    }
+
+    for (const r of args.resources.filter((x) => isCiliumPolicy(x.type))) {
+      const id = policyId(r.props);
+      if (isClusterwide(r.type)) {
+        if (ownedBy(r, USER_NAMESPACE_COMPONENT)) {
+          report(
+            violation(
+              `User namespace component owns the cluster-wide policy ${id}`,
+              "a cluster-wide policy applies to every namespace: a tenant would set rules for everyone",
+              "use a CiliumNetworkPolicy in the namespace instead",
+            ),
+            r.urn,
+          );
+        }
+        continue;
+      }
+      if (!names.has(r.props.metadata?.namespace)) continue;
+      for (const rule of rulesOf(r.props)) {
+        for (const key of crossNamespaceSelectors(rule.endpointSelector)) {
+          report(
+            violation(`${id} endpointSelector uses ${key}`, why, "select pods by their own labels only"),
+            r.urn,
+          );
+        }
+        for (const section of ["ingress", "ingressDeny", "egress", "egressDeny"]) {
+          (rule[section] ?? []).forEach((x: Obj, i: number) => {
+            const where = `${id} ${section}[${i}]`;
+            for (const k of ["fromEntities", "toEntities"]) {
+              if ((x[k] ?? []).length > 0)
+                report(
+                  violation(
+                    `${where} uses ${k} (${x[k].join(", ")})`,
+                    why,
+                    "ask the platform team for an infra role; user policies select pods of their own namespace",
+                  ),
+                  r.urn,
+                );
+            }
+            for (const k of ["fromCIDR", "toCIDR", "fromCIDRSet", "toCIDRSet"]) {
+              if ((x[k] ?? []).length > 0)
+                report(
+                  violation(
+                    `${where} uses CIDR peers (${k})`,
+                    why,
+                    "remove the CIDR peer; external access is an infra role",
+                  ),
+                  r.urn,
+                );
+            }
+            for (const k of ["fromEndpoints", "toEndpoints", "fromRequires", "toRequires"]) {
+              for (const sel of x[k] ?? []) {
+                for (const key of crossNamespaceSelectors(sel)) {
+                  report(
+                    violation(
+                      `${where} ${k} selects ${key}, which reaches other namespaces (Cilium 1.16+)`,
+                      why,
+                      "select pods of this namespace by their own labels only",
+                    ),
+                    r.urn,
+                  );
+                }
+              }
+            }
+          });
+        }
+      }
+    }
+  },
+};
+
+export const namespacePolicies = [namespacesReachable, userNamespaceWalls];

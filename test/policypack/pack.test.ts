@@ -1,0 +1,168 @@
+import { strict as assert } from "assert";
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { buildStack, devRawConfig, Recording } from "../harness";
+import { policies, PACK_NAME } from "../../policypack/policies";
+import { noOpenSsh, DEFAULT_ALLOWED_JUMPHOST_CIDRS } from "../../policypack/rules/hostFirewall";
+import { mandatory, resolvePolicyConfig, runPack } from "../support/policyHarness";
+import { editInputs, policyNamed } from "../support/mutate";
+
+const PACK_DIR = path.resolve(__dirname, "..", "..", "policypack");
+
+describe("policy pack: clean stacks", () => {
+  it("the dev stack passes with no violation at all", async () => {
+    assert.deepEqual(await runPack(policies, await buildStack(devRawConfig(), "dev")), []);
+  });
+
+  it("a 50-namespace stack passes with no mandatory violation", async () => {
+    const userNamespaces = Array.from({ length: 50 }, (_, i) => ({
+      name: `team-${i}`,
+      exposed: i % 2 === 0,
+      metrics: i % 3 === 0,
+    }));
+    const rec = await buildStack({ userNamespaces, jumphostCidrs: ["10.1.101.110/32"] }, "fifty");
+    assert.equal(rec.ofType("kubernetes:core/v1:Namespace").length, 52);
+    assert.deepEqual(mandatory(await runPack(policies, rec)), []);
+  });
+
+  it("an existing-cluster stack without jumphosts passes", async () => {
+    const rec = await buildStack({ clusterProvider: "existing" }, "prod");
+    assert.deepEqual(mandatory(await runPack(policies, rec)), []);
+  });
+});
+
+describe("policy pack: enforcement levels and config, as the CLI applies them", () => {
+  let open: Recording;
+  before(async () => {
+    const dev = await buildStack(devRawConfig(), "dev");
+    open = editInputs(
+      dev,
+      policyNamed("host-all"),
+      "host-all",
+      (i) => (i.spec.ingress[0].fromCIDR = ["203.0.113.7/32"]),
+    );
+  });
+
+  it("configSchema defaults apply: SSH only from private ranges unless configured", async () => {
+    assert.deepEqual(resolvePolicyConfig(noOpenSsh, "advisory").config, {
+      allowedJumphostCidrs: DEFAULT_ALLOWED_JUMPHOST_CIDRS,
+    });
+    const v = await runPack(policies, open);
+    assert.equal(v.length, 1);
+    assert.equal(v[0].policy, "no-open-ssh");
+    assert.equal(v[0].level, "mandatory");
+  });
+
+  it("a stack may allow its own jumphost range", async () => {
+    assert.deepEqual(
+      await runPack(policies, open, { "no-open-ssh": { allowedJumphostCidrs: ["203.0.113.0/24"] } }),
+      [],
+    );
+  });
+
+  it("the all entry sets every policy's level, and a policy's own entry wins over it", async () => {
+    assert.deepEqual(
+      (await runPack(policies, open, { all: "advisory" })).map((v) => v.level),
+      ["advisory"],
+    );
+    assert.deepEqual(await runPack(policies, open, { all: "disabled" }), []);
+    assert.deepEqual(
+      (await runPack(policies, open, { all: "disabled", "no-open-ssh": "mandatory" })).map((v) => v.policy),
+      ["no-open-ssh"],
+    );
+    assert.deepEqual(
+      (await runPack(policies, open, { "no-open-ssh": { enforcementLevel: "advisory" } })).map(
+        (v) => v.level,
+      ),
+      ["advisory"],
+    );
+  });
+
+  it("invalid config is refused, as the CLI refuses it", async () => {
+    await assert.rejects(
+      runPack(policies, open, { "no-open-ssh": { allowedJumphostCidrs: "203.0.113.0/24" } }),
+      /invalid config for policy no-open-ssh: \/allowedJumphostCidrs must be array/,
+    );
+  });
+
+  it("extra namespace labels are allowed per stack", async () => {
+    const dev = await buildStack(devRawConfig(), "dev");
+    const labelled = editInputs(
+      dev,
+      (r) => r.type === "kubernetes:core/v1:Namespace" && (r.inputs.metadata as any).name === "demo-shop",
+      "ns",
+      (i) => (i.metadata.labels.pci = "true"),
+    );
+    assert.equal((await runPack(policies, labelled)).length, 1);
+    assert.deepEqual(
+      await runPack(policies, labelled, { "user-namespace-walls": { extraAllowedNamespaceLabels: ["pci"] } }),
+      [],
+    );
+  });
+});
+
+describe("policy pack: per-stack config files", () => {
+  it("policypack/config.dev.json is valid and the dev stack passes with it", async () => {
+    const config = JSON.parse(fs.readFileSync(path.join(PACK_DIR, "config.dev.json"), "utf8"));
+    assert.deepEqual(await runPack(policies, await buildStack(devRawConfig(), "dev"), config), []);
+  });
+});
+
+describe("policy pack: layout", () => {
+  it("has PulumiPolicy.yaml, a versioned package.json and an index that only constructs the pack", () => {
+    const yaml = YAML.parse(fs.readFileSync(path.join(PACK_DIR, "PulumiPolicy.yaml"), "utf8"));
+    assert.equal(yaml.runtime, "nodejs");
+    const pkg = JSON.parse(fs.readFileSync(path.join(PACK_DIR, "package.json"), "utf8"));
+    assert.match(pkg.version, /^\d+\.\d+\.\d+$/);
+    assert.ok(pkg.dependencies["@pulumi/policy"]);
+    const index = fs.readFileSync(path.join(PACK_DIR, "index.ts"), "utf8");
+    assert.match(index, /new PolicyPack\(PACK_NAME, \{ policies \}\)/);
+    assert.equal(PACK_NAME, "cilium-castle");
+  });
+
+  it("every policy has a unique name, a description and an explicit level", () => {
+    const names = policies.map((p) => p.name);
+    assert.equal(new Set(names).size, names.length);
+    for (const p of policies) {
+      assert.ok(p.description.length > 20, p.name);
+      assert.ok(p.enforcementLevel === "mandatory" || p.enforcementLevel === "advisory", p.name);
+    }
+  });
+
+  it("smoke: the pack's entry file starts its server, prints its port and stops cleanly", async () => {
+    const child = spawn(
+      process.execPath,
+      ["-r", require.resolve("ts-node/register/transpile-only"), "index.ts"],
+      {
+        cwd: PACK_DIR,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const port = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error(`no port within 30s; stderr: ${stderr}`)), 30000);
+      child.stdout.on("data", (d) => {
+        out += d;
+        if (out.includes("\n")) {
+          clearTimeout(timer);
+          resolve(out.split("\n")[0].trim());
+        }
+      });
+      child.on("exit", (code) =>
+        reject(new Error(`exited with ${code} before printing a port; stderr: ${stderr}`)),
+      );
+    });
+    assert.match(port, /^\d+$/);
+    assert.ok(Number(port) > 0 && Number(port) < 65536);
+    const exit = new Promise<NodeJS.Signals | number | null>((resolve) =>
+      child.on("exit", (code, signal) => resolve(signal ?? code)),
+    );
+    child.kill("SIGTERM");
+    assert.equal(await exit, "SIGTERM");
+    assert.equal(stderr, "");
+  });
+});
