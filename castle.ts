@@ -12,6 +12,7 @@ import { NodeLayer } from "./components/layers/node/nodeLayer";
 import { InfraLayer } from "./components/layers/infra/infraLayer";
 import { UserNamespace } from "./components/layers/user/userNamespace";
 import { Workshop } from "./components/demo/workshop";
+import { castleModel, MODEL_CONFIGMAP } from "./verifier/model";
 
 export interface Castle {
   cluster?: KindCluster;
@@ -21,6 +22,7 @@ export interface Castle {
   infra: InfraLayer;
   users: UserNamespace[];
   workshop?: Workshop;
+  model: k8s.core.v1.ConfigMap;
   outputs: Record<string, pulumi.Input<unknown>>;
 }
 
@@ -72,6 +74,19 @@ export function buildCastle(config: CastleConfig): Castle {
   const users = config.userNamespaces.map(
     (ns) => new UserNamespace(`${config.clusterName}-user-${ns.name}`, { placement, crdGate, namespace: ns }),
   );
+  // The castle's model for the verifier and the policy pack (see verifier/model.ts).
+  const model = new k8s.core.v1.ConfigMap(
+    `${config.clusterName}-castle-model`,
+    {
+      metadata: {
+        name: MODEL_CONFIGMAP.name,
+        namespace: MODEL_CONFIGMAP.namespace,
+        labels: { "app.kubernetes.io/part-of": "cilium-castle" },
+      },
+      data: { [MODEL_CONFIGMAP.key]: JSON.stringify(castleModel(config), null, 2) },
+    },
+    { provider, ...(cluster ? { deletedWith: cluster.clusterCommand } : {}), dependsOn: [cilium.release] },
+  );
   const workshop = config.installDemo
     ? new Workshop(`${config.clusterName}-demo`, {
         placement,
@@ -89,6 +104,7 @@ export function buildCastle(config: CastleConfig): Castle {
     infra,
     users,
     workshop,
+    model,
     outputs: {
       clusterName: config.clusterName,
       clusterProvider: config.clusterProvider,

@@ -1,0 +1,600 @@
+// Turns CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy objects into compiled rules: validated the
+// way the agent validates them, selectors namespace-scoped, peers and ports pre-parsed.
+
+import { Cidr, parseCidr, parseIp } from "../../lib/net/cidr";
+import { FqdnMatcher, fqdnSelectorProblem } from "./fqdn";
+import { RESERVED, SOURCE_RESERVED } from "./labels";
+import {
+  EndpointSelector,
+  entitySelectors,
+  isEntity,
+  scopePeerSelector,
+  scopeSubjectSelector,
+  SelectorError,
+} from "./selectors";
+import {
+  CiliumPolicyObject,
+  CIDRRule,
+  Direction,
+  EgressRule,
+  FlowProtocol,
+  FQDNSelector,
+  ICMPRule,
+  IngressRule,
+  LabelSelector,
+  LAYER_LABEL,
+  PolicyRef,
+  PortRule,
+  Rule,
+  UNLABELLED_LAYER,
+} from "./types";
+
+export class PolicyInvalidError extends Error {}
+
+/** A CIDR peer: the prefix and its exceptions (fromCIDRSet/toCIDRSet "except"). */
+export interface CidrPeer {
+  cidr: Cidr;
+  except: Cidr[];
+  text: string;
+}
+
+/**
+ * The L3 side of one ingress/egress item. Cilium aggregates all peer fields into one selector slice
+ * (pkg/policy/utils/utils.go mergeEndpointSelectors): an explicitly empty list (e.g. `fromEndpoints: []`)
+ * selects nothing; no peer field at all selects nothing on its own but lets toPorts/icmps apply to
+ * every peer (pkg/policy/rule.go mergeIngress: "an empty slice of EndpointSelector indicates that the
+ * rule allows all at L3").
+ */
+export interface Peers {
+  none: boolean;
+  selectors: EndpointSelector[];
+  cidrs: CidrPeer[];
+  fqdns: FqdnMatcher[];
+  /** A short human description, for reasons. */
+  text: string;
+}
+
+export type L7 = { kind: "dns"; matchers: FqdnMatcher[] } | { kind: "http" } | { kind: "other" };
+
+export interface PortMatch {
+  protocol: FlowProtocol;
+  /** 0 means every port. */
+  port: number;
+  endPort?: number;
+  /** A named (IANA service name) port, resolved against the destination endpoint. */
+  portName?: string;
+  l7?: L7;
+}
+
+export interface IcmpMatch {
+  protocol: "ICMP" | "ICMPv6";
+  type: number;
+}
+
+export interface CompiledEntry {
+  rule: CompiledRule;
+  /** "CNP ns/name egress[2]", for reasons. */
+  text: string;
+  direction: Direction;
+  deny: boolean;
+  /** Index of the item within its section, for reasons. */
+  index: number;
+  section: "ingress" | "ingressDeny" | "egress" | "egressDeny";
+  peers: Peers;
+  /** Every peer (no peer field, but ports/ICMP given). */
+  allPeers: boolean;
+  /** L3-only item: every protocol and port, ICMP included. */
+  allL4: boolean;
+  ports: PortMatch[];
+  icmps: IcmpMatch[];
+}
+
+export interface CompiledRule {
+  /** Shared by every rule (spec) of the same policy object. */
+  ref: PolicyRef;
+  refText: string;
+  /** "kind/namespace/name#index" */
+  key: string;
+  /** undefined for CCNPs. */
+  namespace?: string;
+  subject: { node: boolean; selector: EndpointSelector };
+  ingressSection: boolean;
+  egressSection: boolean;
+  ingressDefaultDeny: boolean;
+  egressDefaultDeny: boolean;
+  ingress: CompiledEntry[];
+  egress: CompiledEntry[];
+}
+
+export function policyRef(p: CiliumPolicyObject): PolicyRef {
+  const ref: PolicyRef = {
+    name: p.metadata.name,
+    kind: p.kind,
+    layer: p.metadata.labels?.[LAYER_LABEL] ?? UNLABELLED_LAYER,
+  };
+  if (p.kind === "CiliumNetworkPolicy") ref.namespace = p.metadata.namespace ?? "default";
+  return ref;
+}
+
+export function refKey(r: PolicyRef): string {
+  return `${r.kind}/${r.namespace ?? ""}/${r.name}`;
+}
+
+export function refText(r: PolicyRef): string {
+  const short = r.kind === "CiliumNetworkPolicy" ? "CNP" : "CCNP";
+  return r.namespace ? `${short} ${r.namespace}/${r.name}` : `${short} ${r.name}`;
+}
+
+// ICMP type names, pkg/policy/api/icmp.go icmpIpv4TypeNameToCode / icmpIpv6TypeNameToCode.
+const ICMP4: Record<string, number> = {
+  EchoReply: 0,
+  DestinationUnreachable: 3,
+  Redirect: 5,
+  Echo: 8,
+  EchoRequest: 8,
+  RouterAdvertisement: 9,
+  RouterSelection: 10,
+  TimeExceeded: 11,
+  ParameterProblem: 12,
+  Timestamp: 13,
+  TimestampReply: 14,
+  Photuris: 40,
+  ExtendedEchoRequest: 42,
+  ExtendedEchoReply: 43,
+};
+const ICMP6: Record<string, number> = {
+  DestinationUnreachable: 1,
+  PacketTooBig: 2,
+  TimeExceeded: 3,
+  ParameterProblem: 4,
+  EchoRequest: 128,
+  EchoReply: 129,
+  MulticastListenerQuery: 130,
+  MulticastListenerReport: 131,
+  MulticastListenerDone: 132,
+  RouterSolicitation: 133,
+  RouterAdvertisement: 134,
+  NeighborSolicitation: 135,
+  NeighborAdvertisement: 136,
+  RedirectMessage: 137,
+  RouterRenumbering: 138,
+  ICMPNodeInformationQuery: 139,
+  ICMPNodeInformationResponse: 140,
+  InverseNeighborDiscoverySolicitation: 141,
+  InverseNeighborDiscoveryAdvertisement: 142,
+  HomeAgentAddressDiscoveryRequest: 144,
+  HomeAgentAddressDiscoveryReply: 145,
+  MobilePrefixSolicitation: 146,
+  MobilePrefixAdvertisement: 147,
+  DuplicateAddressRequestCodeSuffix: 157,
+  DuplicateAddressConfirmationCodeSuffix: 158,
+  ExtendedEchoRequest: 160,
+  ExtendedEchoReply: 161,
+};
+
+/** A CIDR or a bare address (CIDR.Validate accepts both; an address is a /32 or /128). */
+function parseCidrOrIp(text: string): Cidr {
+  const c = parseCidr(text);
+  if (c.ok) return c;
+  const ip = parseIp(text.trim());
+  if (ip) {
+    const full = parseCidr(`${text.trim()}/${ip.family === 4 ? 32 : 128}`);
+    if (full.ok) return full;
+  }
+  throw new PolicyInvalidError(`"${text}": ${c.reason}`);
+}
+
+function compileCidrRule(r: CIDRRule): CidrPeer {
+  const cidr = parseCidr(String(r.cidr ?? ""));
+  if (!cidr.ok) throw new PolicyInvalidError(`unable to parse CIDRRule "${r.cidr}": ${cidr.reason}`);
+  const except: Cidr[] = [];
+  for (const e of r.except ?? []) {
+    const ex = parseCidr(String(e));
+    if (!ex.ok) throw new PolicyInvalidError(`except "${e}": ${ex.reason}`);
+    // pkg/policy/api/rule_validation.go CIDRRule.Validate: the exception must lie inside the CIDR.
+    if (ex.family !== cidr.family || ex.prefix < cidr.prefix || !sameNet(cidr, ex)) {
+      throw new PolicyInvalidError(`allow CIDR prefix ${r.cidr} does not contain exclude CIDR prefix ${e}`);
+    }
+    except.push(ex);
+  }
+  const text = except.length
+    ? `${cidr.canonical} except ${except.map((x) => x.canonical).join(",")}`
+    : cidr.canonical;
+  return { cidr, except, text };
+}
+
+function sameNet(outer: Cidr, inner: Cidr): boolean {
+  const bits = outer.family === 4 ? 32 : 128;
+  const shift = BigInt(bits - outer.prefix);
+  return inner.network >> shift === outer.network >> shift;
+}
+
+const isSvcName = (s: string): boolean => /[a-zA-Z]/.test(s);
+
+function parseProtocol(raw: string | undefined): "TCP" | "UDP" | "SCTP" | "ANY" {
+  const p = (raw ?? "").toUpperCase();
+  if (p === "" || p === "ANY") return "ANY";
+  if (p === "TCP" || p === "UDP" || p === "SCTP") return p;
+  // ICMP in toPorts is not supported: "Matching on ICMP is not supported" (docs, Layer 4 / PortProtocol).
+  throw new PolicyInvalidError(`invalid protocol "${raw}" (TCP, UDP, SCTP or ANY)`);
+}
+
+function compileL7(pr: PortRule): L7 | undefined {
+  const r = pr.rules;
+  if (!r) return undefined;
+  if (r.dns && r.dns.length > 0) {
+    for (const d of r.dns) {
+      const problem = fqdnSelectorProblem(d);
+      if (problem) throw new PolicyInvalidError(`dns rule: ${problem}`);
+    }
+    return { kind: "dns", matchers: r.dns.map((d) => new FqdnMatcher(d)) };
+  }
+  if (r.http && r.http.length > 0) return { kind: "http" };
+  if ((r.kafka && r.kafka.length > 0) || (r.l7proto && r.l7proto !== "")) return { kind: "other" };
+  return undefined;
+}
+
+/**
+ * toPorts. "ANY" (or empty) expands to TCP, UDP and SCTP, never ICMP (pkg/policy/rule.go mergeIngress /
+ * mergeEgress: `if p.Protocol.IsAny()` -> ProtoTCP, ProtoUDP, ProtoSCTP). Port "0" means all ports.
+ * Validation follows pkg/policy/api/rule_validation.go PortRule.Validate / PortProtocol.Validate.
+ */
+function compilePorts(rules: PortRule[], deny: boolean, ingress: boolean, hostPolicy: boolean): PortMatch[] {
+  const out: PortMatch[] = [];
+  for (const pr of rules) {
+    const l7 = deny ? undefined : compileL7(pr);
+    if (l7?.kind === "dns" && ingress) throw new PolicyInvalidError("DNS rules are not allowed on ingress");
+    if (l7 && hostPolicy && ingress)
+      throw new PolicyInvalidError("L7 policy is not supported on host ingress yet");
+    if (l7?.kind === "http" && hostPolicy)
+      throw new PolicyInvalidError("L7 protocol HTTP is not supported on host egress yet");
+    if (l7?.kind === "dns" && (pr.ports ?? []).length === 0) {
+      throw new PolicyInvalidError("port 53 must be specified for DNS rules");
+    }
+    for (const pp of pr.ports ?? []) {
+      const rawPort = pp.port === undefined || pp.port === null ? "" : String(pp.port).trim();
+      if (rawPort === "") throw new PolicyInvalidError("port must be specified");
+      const proto = parseProtocol(pp.protocol);
+      let port = 0;
+      let portName: string | undefined;
+      if (isSvcName(rawPort)) {
+        portName = rawPort.toLowerCase();
+      } else {
+        if (!/^\d+$/.test(rawPort) || Number(rawPort) > 65535)
+          throw new PolicyInvalidError(`unable to parse port "${rawPort}"`);
+        port = Number(rawPort);
+      }
+      if (l7 && port === 0 && portName === undefined)
+        throw new PolicyInvalidError("L7 rules can not be used when a port is 0");
+      if (l7 && l7.kind !== "dns" && proto !== "TCP") {
+        throw new PolicyInvalidError(`L7 rules can only apply to TCP (not ${proto}) except for DNS rules`);
+      }
+      const endPort = pp.endPort !== undefined && pp.endPort > port ? pp.endPort : undefined;
+      if (l7?.kind === "dns" && endPort !== undefined)
+        throw new PolicyInvalidError("DNS rules do not support port ranges");
+      const protos: FlowProtocol[] = proto === "ANY" ? ["TCP", "UDP", "SCTP"] : [proto];
+      for (const p of protos) {
+        const m: PortMatch = { protocol: p, port };
+        if (endPort !== undefined && portName === undefined) m.endPort = endPort;
+        if (portName !== undefined) m.portName = portName;
+        if (l7) m.l7 = l7;
+        out.push(m);
+      }
+    }
+  }
+  return out;
+}
+
+/** icmps: family IPv4 (default) -> ICMP, IPv6 -> ICMPv6; type by number or name (pkg/policy/api/icmp.go). */
+function compileIcmps(rules: ICMPRule[]): IcmpMatch[] {
+  const out: IcmpMatch[] = [];
+  for (const r of rules) {
+    for (const f of r.fields ?? []) {
+      const family = f.family ?? "IPv4";
+      if (family !== "IPv4" && family !== "IPv6")
+        throw new PolicyInvalidError(`wrong family: ${String(family)}`);
+      const names = family === "IPv6" ? ICMP6 : ICMP4;
+      let type: number;
+      if (typeof f.type === "number" || /^\d+$/.test(String(f.type))) {
+        type = Number(f.type);
+        if (type > 255) throw new PolicyInvalidError(`ICMP type ${f.type} is not an 8-bit code`);
+      } else if (Object.prototype.hasOwnProperty.call(names, String(f.type))) {
+        type = names[String(f.type)];
+      } else {
+        throw new PolicyInvalidError(`ICMP type ${String(f.type)} not found in ${family}`);
+      }
+      out.push({ protocol: family === "IPv6" ? "ICMPv6" : "ICMP", type });
+    }
+  }
+  return out;
+}
+
+interface PeerFields {
+  endpoints?: unknown;
+  entities?: unknown;
+  cidr?: unknown;
+  cidrSet?: unknown;
+  nodes?: unknown;
+  fqdns?: unknown;
+}
+
+function peerFields(item: IngressRule | EgressRule, direction: Direction): PeerFields {
+  if (direction === "ingress") {
+    const i = item as IngressRule;
+    return {
+      endpoints: i.fromEndpoints,
+      entities: i.fromEntities,
+      cidr: i.fromCIDR,
+      cidrSet: i.fromCIDRSet,
+      nodes: i.fromNodes,
+    };
+  }
+  const e = item as EgressRule;
+  return {
+    endpoints: e.toEndpoints,
+    entities: e.toEntities,
+    cidr: e.toCIDR,
+    cidrSet: e.toCIDRSet,
+    nodes: e.toNodes,
+    fqdns: e.toFQDNs,
+  };
+}
+
+const FIELD_NAMES: Record<keyof PeerFields, [string, string]> = {
+  endpoints: ["FromEndpoints", "ToEndpoints"],
+  entities: ["FromEntities", "ToEntities"],
+  cidr: ["FromCIDR", "ToCIDR"],
+  cidrSet: ["FromCIDRSet", "ToCIDRSet"],
+  nodes: ["FromNodes", "ToNodes"],
+  fqdns: ["FromFQDNs", "ToFQDNs"],
+};
+
+function asList(v: unknown, what: string): unknown[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw new PolicyInvalidError(`${what} must be a list`);
+  return v;
+}
+
+interface CompileContext {
+  namespace?: string;
+  clusterName: string;
+  subjectMatchesInit: boolean;
+  hostPolicy: boolean;
+}
+
+function compileEntry(
+  rule: CompiledRule,
+  item: IngressRule | EgressRule,
+  section: CompiledEntry["section"],
+  index: number,
+  ctx: CompileContext,
+): CompiledEntry {
+  const direction: Direction = section.startsWith("ingress") ? "ingress" : "egress";
+  const deny = section.endsWith("Deny");
+  // A YAML list item written as a bare "-" is null: treat it like {}.
+  const it: IngressRule | EgressRule = item ?? {};
+  const fields = peerFields(it, direction);
+  const dirIdx = direction === "ingress" ? 0 : 1;
+
+  // "combining %s and %s is not supported yet" (pkg/policy/api/rule_validation.go
+  // IngressCommonRule.Validate / EgressCommonRule.Validate; toFQDNs counts as an L3 member on egress).
+  const used = (Object.keys(fields) as (keyof PeerFields)[]).filter((k) => {
+    const v = fields[k];
+    return Array.isArray(v) && v.length > 0;
+  });
+  if (used.length > 1) {
+    throw new PolicyInvalidError(
+      `combining ${FIELD_NAMES[used[0]][dirIdx]} and ${FIELD_NAMES[used[1]][dirIdx]} is not supported yet`,
+    );
+  }
+  const nodes = asList(fields.nodes, FIELD_NAMES.nodes[dirIdx]);
+  if (nodes && nodes.length > 0) {
+    // ErrFromToNodesRequiresNodeSelectorOption: needs --enable-node-selector-labels, off by default.
+    throw new PolicyInvalidError(
+      `${FIELD_NAMES.nodes[dirIdx]} rules need the enable-node-selector-labels option`,
+    );
+  }
+
+  const peers: Peers = { none: false, selectors: [], cidrs: [], fqdns: [], text: "" };
+  const texts: string[] = [];
+  let fieldsPresent = 0;
+  const markEmpty = (v: unknown[] | undefined): void => {
+    if (v === undefined) return;
+    fieldsPresent++;
+    if (v.length === 0) peers.none = true;
+  };
+
+  const endpoints = asList(fields.endpoints, FIELD_NAMES.endpoints[dirIdx]);
+  markEmpty(endpoints);
+  for (const sel of endpoints ?? []) {
+    let es: EndpointSelector;
+    try {
+      es = EndpointSelector.fromK8s((sel ?? {}) as LabelSelector);
+    } catch (e) {
+      throw new PolicyInvalidError(`${FIELD_NAMES.endpoints[dirIdx]}: ${(e as Error).message}`);
+    }
+    const scoped = scopePeerSelector(es, ctx.namespace, ctx.subjectMatchesInit);
+    peers.selectors.push(scoped);
+    texts.push(`endpoints {${scoped.toString()}}`);
+  }
+
+  const entities = asList(fields.entities, FIELD_NAMES.entities[dirIdx]);
+  markEmpty(entities);
+  for (const ent of entities ?? []) {
+    const name = String(ent);
+    if (!isEntity(name)) throw new PolicyInvalidError(`unsupported entity: ${name}`);
+    peers.selectors.push(...entitySelectors(name, ctx.clusterName));
+    texts.push(`entity ${name}`);
+  }
+
+  const cidrs = asList(fields.cidr, FIELD_NAMES.cidr[dirIdx]);
+  markEmpty(cidrs);
+  for (const c of cidrs ?? []) {
+    const cidr = parseCidrOrIp(String(c));
+    peers.cidrs.push({ cidr, except: [], text: cidr.canonical });
+    texts.push(`cidr ${cidr.canonical}`);
+  }
+
+  const cidrSet = asList(fields.cidrSet, FIELD_NAMES.cidrSet[dirIdx]);
+  markEmpty(cidrSet);
+  for (const c of cidrSet ?? []) {
+    const p = compileCidrRule((c ?? {}) as CIDRRule);
+    peers.cidrs.push(p);
+    texts.push(`cidr ${p.text}`);
+  }
+
+  if (!deny && direction === "egress") {
+    const fqdns = asList(fields.fqdns, FIELD_NAMES.fqdns[dirIdx]);
+    markEmpty(fqdns);
+    for (const f of fqdns ?? []) {
+      const sel = (f ?? {}) as FQDNSelector;
+      const problem = fqdnSelectorProblem(sel);
+      if (problem) throw new PolicyInvalidError(`toFQDNs: ${problem}`);
+      const m = new FqdnMatcher(sel);
+      peers.fqdns.push(m);
+      texts.push(`fqdn ${m.text}`);
+    }
+  }
+
+  const toPorts = asList(it.toPorts, "toPorts") as PortRule[] | undefined;
+  const icmpRules = asList(it.icmps, "icmps") as ICMPRule[] | undefined;
+  if ((icmpRules?.length ?? 0) > 0 && (toPorts?.length ?? 0) > 0) {
+    // errUnsupportedICMPWithToPorts
+    throw new PolicyInvalidError(
+      "the ICMPs block may only be present without ToPorts. Define a separate rule to use ToPorts",
+    );
+  }
+  const ports = compilePorts(toPorts ?? [], deny, direction === "ingress", ctx.hostPolicy);
+  const icmps = compileIcmps(icmpRules ?? []);
+  const hasL4 = (toPorts?.length ?? 0) > 0 || (icmpRules?.length ?? 0) > 0;
+  const peerCount = peers.selectors.length + peers.cidrs.length + peers.fqdns.length;
+
+  peers.text = peers.none ? "nothing (an empty peer list)" : texts.join(" | ");
+  return {
+    rule,
+    text: `${rule.refText} ${section}[${index}]`,
+    direction,
+    deny,
+    index,
+    section,
+    peers,
+    // No peer field but ports/ICMP: every peer (rule.go: "an empty slice of EndpointSelector indicates
+    // that the rule allows all at L3"). No peer field and no ports (`ingress: [{}]`): nothing at all.
+    allPeers: !peers.none && fieldsPresent === 0 && hasL4,
+    // Peers but no toPorts/icmps: "L3-only rule" = port 0, protocol ANY in the policy map, which lets
+    // every protocol through, ICMP included (rule.go mergeIngress/mergeEgress;
+    // https://docs.cilium.io/en/stable/security/policy/language/#layer-4-examples: "If no layer 4 policy is
+    // specified for an endpoint, the endpoint is allowed to send and receive on all layer 4 ports and
+    // protocols including ICMP").
+    allL4: !hasL4 && peerCount > 0,
+    ports,
+    icmps,
+  };
+}
+
+function compileRule(
+  p: CiliumPolicyObject,
+  ref: PolicyRef,
+  spec: Rule,
+  index: number,
+  clusterName: string,
+): CompiledRule {
+  const isCnp = p.kind === "CiliumNetworkPolicy";
+  const namespace = isCnp ? (ref.namespace as string) : undefined;
+  const hasEs = spec.endpointSelector !== undefined && spec.endpointSelector !== null;
+  const hasNs = spec.nodeSelector !== undefined && spec.nodeSelector !== null;
+  // pkg/policy/api/rule_validation.go Rule.Validate.
+  if (!hasEs && !hasNs)
+    throw new PolicyInvalidError("rule must have one of EndpointSelector or NodeSelector");
+  if (hasEs && hasNs) throw new PolicyInvalidError("rule cannot have both EndpointSelector and NodeSelector");
+  if (hasNs && isCnp) {
+    // Host policies exist only cluster-wide (https://docs.cilium.io/en/stable/security/policy/language/#host-policies).
+    throw new PolicyInvalidError("nodeSelector is only allowed in a CiliumClusterwideNetworkPolicy");
+  }
+  const len = (v: unknown[] | undefined | null): number => (Array.isArray(v) ? v.length : 0);
+  const ingressSection = len(spec.ingress) + len(spec.ingressDeny) > 0;
+  const egressSection = len(spec.egress) + len(spec.egressDeny) > 0;
+  if (!ingressSection && !egressSection) {
+    throw new PolicyInvalidError("rule must have at least one of Ingress, IngressDeny, Egress, EgressDeny");
+  }
+
+  let selector: EndpointSelector;
+  try {
+    selector = EndpointSelector.fromK8s(hasEs ? spec.endpointSelector : spec.nodeSelector);
+  } catch (e) {
+    if (e instanceof SelectorError)
+      throw new PolicyInvalidError(`${hasEs ? "endpointSelector" : "nodeSelector"}: ${e.message}`);
+    throw e;
+  }
+  const subjectMatchesInit = selector.hasKey(SOURCE_RESERVED, RESERVED.init);
+  if (hasEs) selector = scopeSubjectSelector(selector, namespace);
+
+  // enableDefaultDeny (pkg/policy/api/rule_validation.go Rule.Sanitize): unset means "deny when the rule
+  // has a section for that direction"; false keeps the rule from switching default deny on.
+  const ingressDefaultDeny = ingressSection && spec.enableDefaultDeny?.ingress !== false;
+  const egressDefaultDeny = egressSection && spec.enableDefaultDeny?.egress !== false;
+
+  const rule: CompiledRule = {
+    ref,
+    refText: refText(ref),
+    key: `${refKey(ref)}#${index}`,
+    namespace,
+    subject: { node: hasNs, selector },
+    ingressSection,
+    egressSection,
+    ingressDefaultDeny,
+    egressDefaultDeny,
+    ingress: [],
+    egress: [],
+  };
+  const ctx: CompileContext = { namespace, clusterName, subjectMatchesInit, hostPolicy: hasNs };
+  const sections: [CompiledEntry["section"], (IngressRule | EgressRule)[] | undefined][] = [
+    ["ingress", spec.ingress],
+    ["ingressDeny", spec.ingressDeny],
+    ["egress", spec.egress],
+    ["egressDeny", spec.egressDeny],
+  ];
+  for (const [section, items] of sections) {
+    (asList(items, section) as (IngressRule | EgressRule)[] | undefined)?.forEach((item, i) => {
+      const entry = compileEntry(rule, item, section, i, ctx);
+      (entry.direction === "ingress" ? rule.ingress : rule.egress).push(entry);
+    });
+  }
+  return rule;
+}
+
+export interface CompileResult {
+  rules: CompiledRule[];
+  /** Policies the agent would refuse, with the reason; they take no effect. */
+  rejected: { ref: PolicyRef; reason: string }[];
+}
+
+/**
+ * Compiles every policy. Like the agent, an invalid policy is refused as a whole (its status shows the
+ * error and none of its rules are imported).
+ */
+export function compilePolicies(policies: CiliumPolicyObject[], clusterName: string): CompileResult {
+  const rules: CompiledRule[] = [];
+  const rejected: CompileResult["rejected"] = [];
+  for (const p of policies) {
+    const ref = policyRef(p);
+    try {
+      if (p.kind !== "CiliumNetworkPolicy" && p.kind !== "CiliumClusterwideNetworkPolicy") {
+        throw new PolicyInvalidError(`unsupported kind ${String(p.kind)}`);
+      }
+      const specs: Rule[] = [];
+      if (p.spec) specs.push(p.spec);
+      if (Array.isArray(p.specs)) specs.push(...p.specs);
+      if (specs.length === 0) throw new PolicyInvalidError("the policy has neither spec nor specs");
+      const compiled = specs.map((s, i) => compileRule(p, ref, s, i, clusterName));
+      rules.push(...compiled);
+    } catch (e) {
+      if (e instanceof PolicyInvalidError || e instanceof SelectorError) {
+        rejected.push({ ref, reason: e.message });
+      } else {
+        throw e;
+      }
+    }
+  }
+  return { rules, rejected };
+}

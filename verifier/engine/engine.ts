@@ -1,0 +1,771 @@
+// PolicyEngine: evaluates flows against a set of Cilium policies over a small cluster topology, offline.
+//
+// Model (Cilium >= 1.16, https://docs.cilium.io/en/stable/security/policy/):
+//   - A flow passes when egress at the source (a pod, or a host when the host firewall is on) and ingress
+//     at the destination both allow it ("policy must be configured on both sides (sender and receiver)",
+//     https://docs.cilium.io/en/stable/security/policy/language/#endpoints-based). Externals (world) have
+//     no policy of their own.
+//   - Each side judges the peer by the identity it sees: pods by their labels; the node the endpoint runs
+//     on as reserved:host, other nodes as reserved:remote-node (plus reserved:kube-apiserver where the API
+//     server runs); everything else as reserved:world + its addresses.
+//   - Replies follow the connection tracking entry of the connection they belong to: only the initiating
+//     direction is judged, so a flow with isReply is allowed (bpf/bpf_lxc.c: "Skip policy enforcement for
+//     return traffic. if (ct_status == CT_REPLY || ct_status == CT_RELATED) ... goto
+//     skip_policy_enforcement").
+//   - Traffic of an endpoint to itself is not judged (bpf/bpf_lxc.c: "When an endpoint connects to itself
+//     via service clusterIP, we need to skip the policy enforcement"; a host talking to itself stays on
+//     the loopback device, where the host firewall is not attached).
+//   - Policy audit mode turns datapath drops into AUDIT verdicts (bpf/lib/policy.h policy_can_ingress /
+//     policy_can_egress: `#ifdef POLICY_AUDIT_MODE if (IS_ERR(ret)) { ret = CTX_ACT_OK; *audited = 1; }`),
+//     deny rules included. The DNS proxy is not part of the datapath and keeps refusing queries its rules
+//     do not allow (L7 proxies keep enforcing in audit mode, cilium/cilium#30073).
+//
+// Performance: selectors are compiled once; rules are indexed by namespace like the agent's repository
+// (pkg/policy/repository.go rulesByNamespace); per subject identity and direction the selecting rules are
+// cached, and per (subject, direction, peer identity) the L3-matching entries are cached, so a flow costs
+// an L4 scan over a handful of entries.
+
+import { Cidr, cidrContains, parseCidr } from "../../lib/net/cidr";
+import { CompiledEntry, CompiledRule, compilePolicies, L7, PortMatch, refText } from "./compile";
+import {
+  LabelSet,
+  localHostIdentityLabels,
+  podIdentityLabels,
+  remoteNodeIdentityLabels,
+  worldIdentityLabels,
+} from "./labels";
+import type {
+  CiliumPolicyObject,
+  Direction,
+  DirectionResult,
+  Endpoint,
+  EngineOptions,
+  Flow,
+  PolicyRef,
+  Topology,
+  Verdict,
+} from "./types";
+
+interface Ep {
+  id: string;
+  kind: "pod" | "host" | "world";
+  node?: string;
+  namespace?: string;
+  /** Addresses (/32, /128) and ranges, for CIDR selectors. */
+  addrs: Cidr[];
+  families: Set<4 | 6>;
+  /** Pods: identity labels. Hosts: the local host identity (also the nodeSelector subject). */
+  labels: LabelSet;
+  kubeApiServer: boolean;
+  namedPorts: Record<string, number>;
+  endpoint: Endpoint;
+  /** "pod ns/name", "host w1", "world internet", for reasons. */
+  text: string;
+  /** Peer identities of this endpoint by observing node. */
+  peers: Map<string, PeerId>;
+  subjectPolicy?: SubjectPolicy;
+}
+
+interface PeerId {
+  /** Identity key: equal keys are indistinguishable to policy. */
+  key: string;
+  /** The key interned to a small number, for cache lookups. */
+  num: number;
+  labels: LabelSet;
+  ep: Ep;
+  /** A host endpoint seen from its own node (reserved:host). */
+  localHost: boolean;
+  text: string;
+}
+
+interface DirPolicy {
+  /** Some selecting rule has a section for this direction. */
+  enabled: boolean;
+  /** Some such rule leaves enableDefaultDeny on. */
+  defaultDeny: boolean;
+  /** Frozen: handed out in every verdict. */
+  enforcedBy: PolicyRef[];
+  enforcedText: string;
+  allows: CompiledEntry[];
+  denies: CompiledEntry[];
+  /** L3 matches by peer identity number. */
+  l3: Map<number, L3Match>;
+}
+
+interface SubjectPolicy {
+  key: string;
+  ingress: DirPolicy;
+  egress: DirPolicy;
+}
+
+interface L3Match {
+  allows: CompiledEntry[];
+  denies: CompiledEntry[];
+  /** Allow entries whose only chance is an FQDN peer: checked per flow (the name is a flow property). */
+  fqdnAllows: CompiledEntry[];
+}
+
+interface DirOutcome {
+  result: DirectionResult;
+  /** The drop comes from the DNS proxy, not from the datapath (never audited). */
+  proxyDrop: boolean;
+  proxied?: "dns" | "http";
+}
+
+const MAX_L3_CACHE = 2_000_000;
+
+export class PolicyEngine {
+  /** Policies the agent would refuse, with the reason (they take no effect). */
+  readonly rejected: { ref: PolicyRef; reason: string }[];
+  /** Human-readable problems found while loading (rejected policies, topology oddities). */
+  readonly warnings: string[] = [];
+
+  private readonly opts: Required<Omit<EngineOptions, "fqdnMap">>;
+  private readonly clusterName: string;
+  private readonly clusterwide: CompiledRule[] = [];
+  private readonly byNamespace = new Map<string, CompiledRule[]>();
+  private readonly eps = new Map<string, Ep>();
+  private readonly fqdnEntries: { name: string; addrs: Cidr[] }[] = [];
+  private readonly identityNums = new Map<string, number>();
+  private readonly subjectCache = new Map<string, SubjectPolicy>();
+  private l3Size = 0;
+
+  constructor(policies: CiliumPolicyObject[], topology: Topology, opts: EngineOptions = {}) {
+    this.opts = {
+      auditMode: opts.auditMode ?? false,
+      hostFirewall: opts.hostFirewall ?? true,
+      allowLocalhost: opts.allowLocalhost ?? "always",
+      policyCidrMatchMode: opts.policyCidrMatchMode ?? "",
+    };
+    this.clusterName = topology.clusterName ?? "default";
+
+    const compiled = compilePolicies(policies, this.clusterName);
+    this.rejected = compiled.rejected;
+    for (const r of compiled.rejected) this.warnings.push(`${refText(r.ref)} is refused: ${r.reason}`);
+    for (const rule of compiled.rules) {
+      if (rule.namespace === undefined) this.clusterwide.push(rule);
+      else {
+        const list = this.byNamespace.get(rule.namespace);
+        if (list) list.push(rule);
+        else this.byNamespace.set(rule.namespace, [rule]);
+      }
+    }
+
+    this.loadTopology(topology);
+    for (const [name, ips] of Object.entries(opts.fqdnMap ?? {})) {
+      this.fqdnEntries.push({
+        name,
+        addrs: ips.map((ip) => this.addr(ip, `fqdnMap[${name}]`)).filter(isDefined),
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Topology
+  // ------------------------------------------------------------------------------------------------
+
+  private addr(text: string, where: string): Cidr | undefined {
+    const c = parseCidr(text.includes("/") ? text : `${text}/${text.includes(":") ? 128 : 32}`);
+    if (!c.ok) {
+      this.warnings.push(`${where}: "${text}" is not an address or CIDR (${c.reason})`);
+      return undefined;
+    }
+    return c;
+  }
+
+  private addEp(ep: Ep, ...aliases: string[]): void {
+    for (const id of [ep.id, ...aliases]) {
+      if (this.eps.has(id)) throw new Error(`topology: endpoint id "${id}" is used twice`);
+      this.eps.set(id, ep);
+    }
+  }
+
+  private loadTopology(t: Topology): void {
+    const apiNodes = new Set(
+      t.kubeApiServerNodes ?? t.nodes.filter((n) => n.role === "control-plane").map((n) => n.name),
+    );
+    for (const n of t.nodes) {
+      const addrs = (n.ips ?? []).map((ip) => this.addr(ip, `node ${n.name}`)).filter(isDefined);
+      const kubeApiServer = apiNodes.has(n.name);
+      const endpoint: Endpoint = {
+        id: n.name,
+        kind: "host",
+        labels: n.labels,
+        node: n.name,
+        ips: n.ips,
+        nodeRole: n.role,
+      };
+      this.addEp(
+        {
+          id: n.name,
+          kind: "host",
+          node: n.name,
+          addrs,
+          families: families(addrs),
+          labels: localHostIdentityLabels(n.labels, kubeApiServer),
+          kubeApiServer,
+          namedPorts: {},
+          endpoint,
+          text: `host ${n.name}`,
+          peers: new Map(),
+        },
+        `host:${n.name}`,
+      );
+    }
+    for (const p of t.pods) {
+      const namespace = p.namespace ?? "default";
+      const addrs = (p.ips ?? []).map((ip) => this.addr(ip, `pod ${p.id}`)).filter(isDefined);
+      if (p.node !== undefined && !t.nodes.some((n) => n.name === p.node)) {
+        this.warnings.push(`pod ${p.id} runs on unknown node "${p.node}"`);
+      }
+      this.addEp({
+        id: p.id,
+        kind: "pod",
+        node: p.node,
+        namespace,
+        addrs,
+        families: families(addrs),
+        labels: podIdentityLabels({
+          labels: p.labels,
+          namespace,
+          namespaceLabels: p.namespaceLabels,
+          serviceAccount: p.serviceAccount,
+          clusterName: this.clusterName,
+        }),
+        kubeApiServer: false,
+        namedPorts: p.namedPorts ?? {},
+        endpoint: { ...p, kind: "pod", namespace },
+        text: `pod ${namespace}/${p.id}`,
+        peers: new Map(),
+      });
+    }
+    for (const x of t.externals) {
+      const texts = [...(x.ip ? [x.ip] : []), ...(x.ips ?? []), ...(x.cidrs ?? [])];
+      const addrs = texts.map((a) => this.addr(a, `external ${x.id}`)).filter(isDefined);
+      const fam = families(addrs);
+      this.addEp({
+        id: x.id,
+        kind: "world",
+        addrs,
+        families: fam,
+        labels: worldIdentityLabels(fam, x.kubeApiServer ?? false),
+        kubeApiServer: x.kubeApiServer ?? false,
+        namedPorts: {},
+        endpoint: { id: x.id, kind: "world", labels: {}, ips: texts },
+        text: `world ${x.id}`,
+        peers: new Map(),
+      });
+    }
+    // A catch-all "world" peer (no address) unless the topology defines one.
+    if (!this.eps.has("world")) {
+      this.eps.set("world", {
+        id: "world",
+        kind: "world",
+        addrs: [],
+        families: new Set(),
+        labels: worldIdentityLabels(new Set(), false),
+        kubeApiServer: false,
+        namedPorts: {},
+        endpoint: { id: "world", kind: "world", labels: {} },
+        text: "world",
+        peers: new Map(),
+      });
+    }
+  }
+
+  private ep(id: string): Ep {
+    const e = this.eps.get(id);
+    if (!e) throw new Error(`unknown endpoint "${id}"`);
+    return e;
+  }
+
+  /** The endpoint behind an id (pods, node names / "host:<node>", externals, "world"). */
+  endpoint(id: string): Endpoint {
+    return this.ep(id).endpoint;
+  }
+
+  /** The identity labels of an endpoint as the agent on `seenFromNode` sees it (default: its own node). */
+  identityLabels(id: string, seenFromNode?: string): string[] {
+    const e = this.ep(id);
+    return this.peer(e, seenFromNode ?? e.node).labels.toStrings();
+  }
+
+  /**
+   * Peer identity of `e` as seen by the agent on `observer` (pkg/ipcache/metadata.go resolveIdentity):
+   * the node's own host is reserved:host (with its labels), any other node reserved:remote-node.
+   */
+  private peer(e: Ep, observer: string | undefined): PeerId {
+    // Pods and world look the same from every node; only hosts depend on the observer.
+    const cacheKey = e.kind === "host" ? (observer ?? "") : "";
+    const hit = e.peers.get(cacheKey);
+    if (hit) return hit;
+    let key: string;
+    let labels = e.labels;
+    let localHost = false;
+    let text = e.text;
+    if (e.kind === "pod") {
+      key = `pod:${e.labels.id}`;
+    } else if (e.kind === "host") {
+      if (observer !== undefined && observer === e.node) {
+        key = `host:${e.id}`;
+        localHost = true;
+        text = `${e.text} (reserved:host)`;
+      } else {
+        // With policy-cidr-match-mode=nodes every remote node gets its own identity (CIDR labels).
+        labels = remoteNodeIdentityLabels(e.kubeApiServer);
+        key = this.opts.policyCidrMatchMode === "nodes" ? `remote:${e.id}` : `remote:${labels.id}`;
+        text = `${e.text} (${labels.toStrings().join("+")})`;
+      }
+    } else {
+      key = `world:${e.id}`;
+    }
+    let num = this.identityNums.get(key);
+    if (num === undefined) {
+      num = this.identityNums.size;
+      this.identityNums.set(key, num);
+    }
+    const p: PeerId = { key, num, labels, ep: e, localHost, text };
+    e.peers.set(cacheKey, p);
+    return p;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Subject selection
+  // ------------------------------------------------------------------------------------------------
+
+  /**
+   * The rules that select an endpoint, and what they switch on per direction. pkg/policy/repository.go
+   * computePolicyEnforcementAndRules: cluster-wide rules plus the rules of the endpoint's namespace;
+   * "If any rules select the endpoint, then the endpoint switches to a default-deny mode ... per-direction",
+   * unless every rule with that direction sets enableDefaultDeny=false ("Only non-default-deny rules are
+   * present. Then, policy is enabled, but we must insert an additional allow-all rule"). pkg/policy/rule.go
+   * (*rule).matches: "Short-circuit if the rule's selector type (node vs. endpoint) does not match the
+   * identity's type" — endpointSelector never selects a host, nodeSelector only selects hosts.
+   * Host endpoints get no policy unless the host firewall is enabled.
+   */
+  private subject(e: Ep): SubjectPolicy {
+    if (e.subjectPolicy) return e.subjectPolicy;
+    const key = e.kind === "pod" ? `pod:${e.labels.id}` : `host:${e.id}`;
+    const hit = this.subjectCache.get(key);
+    if (hit) {
+      e.subjectPolicy = hit;
+      return hit;
+    }
+    const empty = (): DirPolicy => ({
+      enabled: false,
+      defaultDeny: false,
+      enforcedBy: [],
+      enforcedText: "",
+      allows: [],
+      denies: [],
+      l3: new Map(),
+    });
+    const sp: SubjectPolicy = { key, ingress: empty(), egress: empty() };
+    if (e.kind === "host" && !this.opts.hostFirewall) {
+      this.subjectCache.set(key, sp);
+      e.subjectPolicy = sp;
+      return sp;
+    }
+    const candidates =
+      e.kind === "pod"
+        ? [...this.clusterwide, ...(this.byNamespace.get(e.namespace as string) ?? [])]
+        : this.clusterwide;
+    const isNode = e.kind === "host";
+    for (const r of candidates) {
+      if (r.subject.node !== isNode) continue;
+      if (!r.subject.selector.matches(e.labels)) continue;
+      for (const dir of ["ingress", "egress"] as const) {
+        const dp = sp[dir];
+        const section = dir === "ingress" ? r.ingressSection : r.egressSection;
+        if (!section) continue;
+        dp.enabled = true;
+        if (dir === "ingress" ? r.ingressDefaultDeny : r.egressDefaultDeny) {
+          dp.defaultDeny = true;
+          pushRef(dp.enforcedBy, r.ref);
+        }
+        for (const entry of r[dir]) (entry.deny ? dp.denies : dp.allows).push(entry);
+      }
+    }
+    for (const dp of [sp.ingress, sp.egress]) {
+      dp.enforcedText = dp.enforcedBy.map(refText).join(", ");
+      Object.freeze(dp.enforcedBy);
+    }
+    this.subjectCache.set(key, sp);
+    e.subjectPolicy = sp;
+    return sp;
+  }
+
+  /** The policies whose rules select an endpoint in a direction (and those that switch default deny on). */
+  selectingPolicies(id: string, direction: Direction): { selecting: PolicyRef[]; enforcedBy: PolicyRef[] } {
+    const e = this.ep(id);
+    if (e.kind === "world") return { selecting: [], enforcedBy: [] };
+    const dp = this.subject(e)[direction];
+    const selecting: PolicyRef[] = [];
+    for (const entry of [...dp.allows, ...dp.denies]) pushRef(selecting, entry.rule.ref);
+    for (const r of dp.enforcedBy) pushRef(selecting, r);
+    return { selecting, enforcedBy: [...dp.enforcedBy] };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Peer matching
+  // ------------------------------------------------------------------------------------------------
+
+  /**
+   * CIDR selectors select only peers without a cluster identity (pods never; nodes only with
+   * policy-cidr-match-mode=nodes): "By default, CIDR-based selectors do not match in-cluster entities
+   * (pods or nodes)", https://docs.cilium.io/en/stable/security/policy/language/#selecting-nodes-with-cidr-ipblock .
+   * A peer matches when all its addresses lie in the prefix and outside every exception. A /0 prefix is
+   * the world identity of its family (pkg/labels/cidr.go), so it also matches a world peer without address.
+   */
+  private cidrMatches(entry: CompiledEntry, p: PeerId): boolean {
+    const e = p.ep;
+    if (e.kind === "pod") return false;
+    if (e.kind === "host" && this.opts.policyCidrMatchMode !== "nodes") return false;
+    for (const c of entry.peers.cidrs) {
+      if (e.addrs.length === 0) {
+        if (e.kind === "world" && c.cidr.prefix === 0) return true;
+        continue;
+      }
+      const inside = e.addrs.every((a) => cidrContains(c.cidr, a));
+      const excepted = e.addrs.some((a) => c.except.some((x) => cidrContains(x, a) || cidrContains(a, x)));
+      if (inside && !excepted) return true;
+    }
+    return false;
+  }
+
+  private staticL3(entry: CompiledEntry, p: PeerId): boolean {
+    if (entry.peers.none) return false;
+    if (entry.allPeers) return true;
+    for (const s of entry.peers.selectors) if (s.matches(p.labels)) return true;
+    return entry.peers.cidrs.length > 0 && this.cidrMatches(entry, p);
+  }
+
+  private l3(dp: DirPolicy, p: PeerId): L3Match {
+    const hit = dp.l3.get(p.num);
+    if (hit) return hit;
+    const m: L3Match = { allows: [], denies: [], fqdnAllows: [] };
+    for (const e of dp.allows) {
+      if (this.staticL3(e, p)) m.allows.push(e);
+      else if (e.peers.fqdns.length > 0 && p.ep.kind === "world") m.fqdnAllows.push(e);
+    }
+    for (const e of dp.denies) if (this.staticL3(e, p)) m.denies.push(e);
+    if (++this.l3Size > MAX_L3_CACHE) {
+      // Bound memory on huge matrices: start over.
+      for (const s of this.subjectCache.values()) {
+        s.ingress.l3.clear();
+        s.egress.l3.clear();
+      }
+      this.l3Size = 1;
+    }
+    dp.l3.set(p.num, m);
+    return m;
+  }
+
+  /**
+   * toFQDNs selects world addresses learnt from DNS answers; it behaves like a CIDR selector and never
+   * selects cluster endpoints (https://docs.cilium.io/en/stable/security/policy/language/#dns-based).
+   * The flow's dnsName stands for "the client resolved this name to the destination"; fqdnMap supplies
+   * other known answers.
+   */
+  private fqdnMatches(entry: CompiledEntry, p: PeerId, flow: Flow): boolean {
+    for (const m of entry.peers.fqdns) {
+      if (flow.dnsName !== undefined && m.matches(flow.dnsName)) return true;
+      for (const f of this.fqdnEntries) {
+        if (!m.matches(f.name)) continue;
+        if (p.ep.addrs.some((a) => f.addrs.some((fa) => cidrContains(fa, a)))) return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * L4 match of one entry. Returns undefined when no port matches, otherwise the L7 rules of every matching
+   * port (undefined members = no L7 rule = every request). ICMP is matched only by L3-only items and by
+   * icmps; toPorts never matches ICMP.
+   */
+  private l4(entry: CompiledEntry, flow: Flow, dst: Ep): (L7 | undefined)[] | undefined {
+    if (entry.allL4) return [undefined];
+    if (flow.protocol === "ICMP" || flow.protocol === "ICMPv6") {
+      const type = flow.icmpType ?? (flow.protocol === "ICMP" ? 8 : 128);
+      return entry.icmps.some((i) => i.protocol === flow.protocol && i.type === type)
+        ? [undefined]
+        : undefined;
+    }
+    let out: (L7 | undefined)[] | undefined;
+    for (const pm of entry.ports) {
+      if (pm.protocol !== flow.protocol || !portMatches(pm, flow.port, dst)) continue;
+      (out ??= []).push(pm.l7);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Evaluation
+  // ------------------------------------------------------------------------------------------------
+
+  private direction(subjectEp: Ep, dir: Direction, peerEp: Ep, flow: Flow, dst: Ep): DirOutcome {
+    const dp = this.subject(subjectEp)[dir];
+    const enforced = dp.defaultDeny;
+    const enforcedBy = dp.enforcedBy;
+    if (!dp.enabled) {
+      const reason =
+        subjectEp.kind === "host" && !this.opts.hostFirewall
+          ? `the host firewall is off, so ${subjectEp.text} has no ${dir} policy`
+          : `no policy selects ${subjectEp.text} for ${dir}: default allow`;
+      return outcome(enforced, true, NO_REFS, NO_REFS, enforcedBy, reason);
+    }
+    const p = this.peer(peerEp, subjectEp.node);
+    const l3 = this.l3(dp, p);
+    const what = (): string => `${flowL4Text(flow)} ${dir === "egress" ? "to" : "from"} ${p.text}`;
+
+    // Deny before allow: "If an egressDeny rule matches, egress traffic is denied even if the policy
+    // contains egress rules that would otherwise allow it" (docs, Layer 3 "Simple Egress Deny";
+    // https://docs.cilium.io/en/stable/security/policy/language/#deny-policies). Deny entries are
+    // inserted deny-preferred (pkg/policy/mapstate.go denyPreferredInsert), also over allow-localhost.
+    let deniedBy: PolicyRef[] | undefined;
+    let denyTexts: string[] | undefined;
+    for (const e of l3.denies) {
+      if (!this.l4(e, flow, dst)) continue;
+      pushRef((deniedBy ??= []), e.rule.ref);
+      (denyTexts ??= []).push(e.text);
+    }
+    if (deniedBy) {
+      return outcome(
+        enforced,
+        false,
+        NO_REFS,
+        deniedBy,
+        enforcedBy,
+        `${what()} denied by ${(denyTexts as string[]).join("; ")}`,
+      );
+    }
+
+    let allowedBy: PolicyRef[] | undefined;
+    let allowTexts: string[] | undefined;
+    let l7s: (L7 | undefined)[] | undefined;
+    const consider = (e: CompiledEntry): void => {
+      const m = this.l4(e, flow, dst);
+      if (!m) return;
+      pushRef((allowedBy ??= []), e.rule.ref);
+      (allowTexts ??= []).push(e.text);
+      l7s = l7s ? l7s.concat(m) : m;
+    };
+    for (const e of l3.allows) consider(e);
+    for (const e of l3.fqdnAllows) if (this.fqdnMatches(e, p, flow)) consider(e);
+
+    if (!allowedBy) {
+      // --allow-localhost=always (Kubernetes default): the node may always reach its own pods
+      // (pkg/policy/resolve.go: determineAllowLocalhostIngress for every endpoint but the host;
+      // https://docs.cilium.io/en/stable/security/policy/language/#access-to-from-local-host).
+      if (
+        dir === "ingress" &&
+        subjectEp.kind === "pod" &&
+        p.localHost &&
+        this.opts.allowLocalhost === "always"
+      ) {
+        return outcome(
+          enforced,
+          true,
+          NO_REFS,
+          NO_REFS,
+          enforcedBy,
+          `${what()} allowed: the local host may always reach its pods (allow-localhost=always)`,
+        );
+      }
+      if (!enforced) {
+        return outcome(
+          enforced,
+          true,
+          NO_REFS,
+          NO_REFS,
+          enforcedBy,
+          `${what()} allowed: the rules selecting ${subjectEp.text} set enableDefaultDeny.${dir}=false and none denies it`,
+        );
+      }
+      return outcome(
+        enforced,
+        false,
+        NO_REFS,
+        NO_REFS,
+        enforcedBy,
+        `${what()}: no rule allows it; default deny for ${subjectEp.text} ${dir} (enforced by ${dp.enforcedText})`,
+      );
+    }
+
+    // L7. Any matching rule with DNS rules redirects the port to the DNS proxy. A matching rule without
+    // L7 rules (L3-only, or L4-only for that port) wildcards L7 for its peers (pkg/policy/rule.go
+    // mergePortProto: "empty L7 rules effectively wildcard L7"; appendL7WildcardRule adds matchPattern "*";
+    // rule_slice.go wildcardL3L4Rules: "Duplicate L3-only rules into wildcard L7 rules"). A query no rule
+    // allows gets a REFUSED answer from the proxy (cilium/cilium#6366).
+    let proxied: DirOutcome["proxied"];
+    let dnsAllowed = false;
+    let dnsSeen = false;
+    let wildcardL7 = !enforced;
+    for (const l of l7s as (L7 | undefined)[]) {
+      if (l === undefined) wildcardL7 = true;
+      else if (l.kind === "dns") {
+        dnsSeen = true;
+        if (flow.dnsQuery !== undefined && !dnsAllowed)
+          dnsAllowed = l.matchers.some((m) => m.matches(flow.dnsQuery as string));
+      } else if (l.kind === "http" && proxied === undefined) proxied = "http";
+    }
+    if (dnsSeen) proxied = "dns";
+    if (dnsSeen && flow.dnsQuery !== undefined && !wildcardL7 && !dnsAllowed) {
+      const dnsRefs: PolicyRef[] = [];
+      const patterns = new Set<string>();
+      for (const e of [...l3.allows, ...l3.fqdnAllows]) {
+        if (!(allowedBy as PolicyRef[]).includes(e.rule.ref)) continue;
+        for (const pm of e.ports) {
+          if (pm.l7?.kind !== "dns") continue;
+          pushRef(dnsRefs, e.rule.ref);
+          for (const m of pm.l7.matchers) patterns.add(m.text);
+        }
+      }
+      const out = outcome(
+        enforced,
+        false,
+        allowedBy as PolicyRef[],
+        dnsRefs,
+        enforcedBy,
+        `DNS proxy refused query "${flow.dnsQuery}": no DNS rule allows it (${[...patterns].join(", ")})`,
+      );
+      out.proxyDrop = true;
+      out.proxied = proxied;
+      return out;
+    }
+    const out = outcome(
+      enforced,
+      true,
+      allowedBy as PolicyRef[],
+      NO_REFS,
+      enforcedBy,
+      `${what()} allowed by ${(allowTexts as string[]).join("; ")}`,
+    );
+    if (proxied) out.proxied = proxied;
+    return out;
+  }
+
+  evaluate(flow: Flow): Verdict {
+    const src = this.ep(flow.from);
+    const dst = this.ep(flow.to);
+    const egress =
+      src.kind === "world"
+        ? outcome(
+            false,
+            true,
+            NO_REFS,
+            NO_REFS,
+            NO_REFS,
+            `${src.text} is outside the cluster: no egress policy`,
+          )
+        : this.direction(src, "egress", dst, flow, dst);
+    const ingress =
+      dst.kind === "world"
+        ? outcome(
+            false,
+            true,
+            NO_REFS,
+            NO_REFS,
+            NO_REFS,
+            `${dst.text} is outside the cluster: no ingress policy`,
+          )
+        : this.direction(dst, "ingress", src, flow, dst);
+
+    if (src === dst) {
+      const self = (o: DirOutcome): DirectionResult => ({
+        enforced: o.result.enforced,
+        allowed: true,
+        allowedBy: NO_REFS,
+        deniedBy: NO_REFS,
+        enforcedBy: o.result.enforcedBy,
+        reason: `${src.text} talking to itself (loopback / service hairpin) is not subject to policy`,
+      });
+      return { verdict: "allowed", decidedBy: [], egress: self(egress), ingress: self(ingress) };
+    }
+
+    if (flow.isReply) {
+      // Only the packet that opens a connection is judged; replies ride its conntrack entry.
+      const reply = (o: DirOutcome): DirectionResult => ({
+        enforced: o.result.enforced,
+        allowed: true,
+        allowedBy: NO_REFS,
+        deniedBy: NO_REFS,
+        enforcedBy: o.result.enforcedBy,
+        reason:
+          "reply of a tracked connection: conntrack lets it through, only the initiating direction is judged",
+      });
+      return { verdict: "allowed", decidedBy: [], egress: reply(egress), ingress: reply(ingress) };
+    }
+
+    const audit = this.opts.auditMode;
+    const eDrop = !egress.result.allowed;
+    const iDrop = !ingress.result.allowed;
+    const eHard = eDrop && (egress.proxyDrop || !audit);
+    const iHard = iDrop && (ingress.proxyDrop || !audit);
+    let verdict: Verdict["verdict"];
+    const decidedBy: Direction[] = [];
+    if (eHard || iHard) {
+      verdict = "denied";
+      if (eHard) decidedBy.push("egress");
+      if (iHard) decidedBy.push("ingress");
+    } else if (eDrop || iDrop) {
+      verdict = "audited";
+      if (eDrop) decidedBy.push("egress");
+      if (iDrop) decidedBy.push("ingress");
+    } else {
+      verdict = "allowed";
+      if (egress.result.enforced) decidedBy.push("egress");
+      if (ingress.result.enforced) decidedBy.push("ingress");
+    }
+    const v: Verdict = { verdict, decidedBy, egress: egress.result, ingress: ingress.result };
+    const proxied = egress.proxied ?? ingress.proxied;
+    if (proxied) v.proxied = proxied;
+    return v;
+  }
+}
+
+/** Shared, frozen empty list for results that name no policy. */
+const NO_REFS: PolicyRef[] = Object.freeze([]) as unknown as PolicyRef[];
+
+function outcome(
+  enforced: boolean,
+  allowed: boolean,
+  allowedBy: PolicyRef[],
+  deniedBy: PolicyRef[],
+  enforcedBy: PolicyRef[],
+  reason: string,
+): DirOutcome {
+  return { result: { enforced, allowed, allowedBy, deniedBy, enforcedBy, reason }, proxyDrop: false };
+}
+
+function isDefined<T>(x: T | undefined): x is T {
+  return x !== undefined;
+}
+
+function families(addrs: Cidr[]): Set<4 | 6> {
+  return new Set(addrs.map((a) => a.family));
+}
+
+/** Adds a policy once; rules of one policy share one PolicyRef object. */
+function pushRef(list: PolicyRef[], r: PolicyRef): void {
+  if (!list.includes(r)) list.push(r);
+}
+
+function portMatches(pm: PortMatch, port: number | undefined, dst: Ep): boolean {
+  if (pm.portName !== undefined) {
+    // Named ports resolve against the destination's container ports (pkg/policy/l4.go named ports).
+    const resolved = dst.namedPorts[pm.portName];
+    return resolved !== undefined && resolved === port;
+  }
+  if (pm.port === 0) return true;
+  if (port === undefined) return false;
+  if (pm.endPort !== undefined) return port >= pm.port && port <= pm.endPort;
+  return port === pm.port;
+}
+
+function flowL4Text(f: Flow): string {
+  if (f.protocol === "ICMP" || f.protocol === "ICMPv6") {
+    return `${f.protocol} type ${f.icmpType ?? (f.protocol === "ICMP" ? 8 : 128)}`;
+  }
+  return f.port === undefined ? f.protocol : `${f.protocol}/${f.port}`;
+}

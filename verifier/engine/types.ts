@@ -1,0 +1,227 @@
+// Public types of the offline CiliumNetworkPolicy evaluator. Pure data: no Pulumi, no Kubernetes client.
+//
+// The rule shape mirrors Cilium's policy API (pkg/policy/api/rule.go, ingress.go, egress.go, l4.go,
+// icmp.go, fqdn.go) as it appears in a CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy manifest,
+// so YAML parsed with the `yaml` package can be passed in as is.
+
+/** A Kubernetes LabelSelector (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/). */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+  values?: string[];
+}
+
+export interface PortProtocol {
+  /** A number (as string or number), "0" for all ports, or an IANA service name ("http"). */
+  port?: string | number;
+  endPort?: number;
+  /** TCP, UDP, SCTP or ANY (empty means ANY). */
+  protocol?: string;
+}
+
+export interface PortRuleDNS {
+  matchName?: string;
+  matchPattern?: string;
+}
+
+export interface PortRuleHTTP {
+  method?: string;
+  path?: string;
+  host?: string;
+  headers?: string[];
+}
+
+export interface L7Rules {
+  dns?: PortRuleDNS[];
+  http?: PortRuleHTTP[];
+  kafka?: unknown[];
+  l7proto?: string;
+  l7?: unknown[];
+}
+
+export interface PortRule {
+  ports?: PortProtocol[];
+  rules?: L7Rules;
+  serverNames?: string[];
+}
+
+export interface ICMPField {
+  /** An ICMP type number or its CamelCase name ("EchoRequest"). */
+  type: number | string;
+  /** IPv4 (default) or IPv6. */
+  family?: "IPv4" | "IPv6";
+}
+
+export interface ICMPRule {
+  fields?: ICMPField[];
+}
+
+export interface CIDRRule {
+  cidr: string;
+  except?: string[];
+}
+
+export interface FQDNSelector {
+  matchName?: string;
+  matchPattern?: string;
+}
+
+export interface IngressRule {
+  fromEndpoints?: LabelSelector[];
+  fromEntities?: string[];
+  fromCIDR?: string[];
+  fromCIDRSet?: CIDRRule[];
+  fromNodes?: LabelSelector[];
+  toPorts?: PortRule[];
+  icmps?: ICMPRule[];
+}
+
+export interface EgressRule {
+  toEndpoints?: LabelSelector[];
+  toEntities?: string[];
+  toCIDR?: string[];
+  toCIDRSet?: CIDRRule[];
+  toNodes?: LabelSelector[];
+  toFQDNs?: FQDNSelector[];
+  toPorts?: PortRule[];
+  icmps?: ICMPRule[];
+}
+
+export interface Rule {
+  endpointSelector?: LabelSelector;
+  nodeSelector?: LabelSelector;
+  ingress?: IngressRule[];
+  ingressDeny?: IngressRule[];
+  egress?: EgressRule[];
+  egressDeny?: EgressRule[];
+  enableDefaultDeny?: { ingress?: boolean; egress?: boolean };
+  description?: string;
+}
+
+export type PolicyKind = "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy";
+
+export interface CiliumPolicyObject {
+  apiVersion: "cilium.io/v2";
+  kind: PolicyKind;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: Rule;
+  specs?: Rule[];
+}
+
+/** The label that sorts the castle's policies into layers (nodes, infra, user, ...). */
+export const LAYER_LABEL = "castle.cilium.io/layer";
+export const UNLABELLED_LAYER = "unlabelled";
+
+export type NodeRole = "control-plane" | "infra" | "worker";
+
+export interface Endpoint {
+  id: string;
+  kind: "pod" | "host" | "world";
+  /** Kubernetes labels without a source prefix, e.g. {"app.kubernetes.io/name": "ingress-nginx"}. */
+  labels: Record<string, string>;
+  /** Pods: their namespace (default "default"). */
+  namespace?: string;
+  /** Pods: the labels of their namespace. */
+  namespaceLabels?: Record<string, string>;
+  /** Pods: the service account (default "default"). */
+  serviceAccount?: string;
+  /** Pods: the node they run on. Hosts: their node name. */
+  node?: string;
+  ips?: string[];
+  nodeRole?: NodeRole;
+  /** Container ports by name, to resolve named ports ("http") in toPorts. */
+  namedPorts?: Record<string, number>;
+}
+
+export interface TopologyNode {
+  name: string;
+  labels: Record<string, string>;
+  ips?: string[];
+  role: NodeRole;
+}
+
+export interface TopologyExternal {
+  id: string;
+  ip?: string;
+  ips?: string[];
+  cidrs?: string[];
+  /** An external kube-apiserver (managed control plane): selected by the kube-apiserver entity. */
+  kubeApiServer?: boolean;
+}
+
+export interface Topology {
+  nodes: TopologyNode[];
+  /** Pod endpoints (kind "pod"). */
+  pods: Endpoint[];
+  externals: TopologyExternal[];
+  /** Nodes running kube-apiserver on their host network; default: the control-plane nodes. */
+  kubeApiServerNodes?: string[];
+  /** Cilium's cluster name (label io.cilium.k8s.policy.cluster); default "default". */
+  clusterName?: string;
+}
+
+export type FlowProtocol = "TCP" | "UDP" | "SCTP" | "ICMP" | "ICMPv6";
+
+export interface Flow {
+  /** Endpoint id: a pod id, a node name (its host endpoint; "host:<node>" also works), an external id. */
+  from: string;
+  to: string;
+  protocol: FlowProtocol;
+  port?: number;
+  /** ICMP type; default echo request (8 for ICMP, 128 for ICMPv6). */
+  icmpType?: number;
+  /** The FQDN the client resolved before connecting, for toFQDNs peers. */
+  dnsName?: string;
+  /** The name asked in a DNS query carried by this flow, for DNS L7 rules. */
+  dnsQuery?: string;
+  /** A reply packet of a connection the other side opened. */
+  isReply?: boolean;
+}
+
+/** A policy named in a verdict. Verdicts share these objects (and frozen empty lists): treat them as read-only. */
+export interface PolicyRef {
+  name: string;
+  namespace?: string;
+  kind: PolicyKind;
+  layer: string;
+}
+
+export type Direction = "egress" | "ingress";
+
+export interface DirectionResult {
+  /** Default deny is on for this endpoint and direction. */
+  enforced: boolean;
+  allowed: boolean;
+  allowedBy: PolicyRef[];
+  deniedBy: PolicyRef[];
+  /** The policies that switched default deny on. */
+  enforcedBy: PolicyRef[];
+  reason: string;
+}
+
+export interface Verdict {
+  verdict: "allowed" | "denied" | "audited";
+  /** The direction(s) that dropped (denied/audited), or, for allowed flows, those that were enforced. */
+  decidedBy: Direction[];
+  egress: DirectionResult;
+  ingress: DirectionResult;
+  proxied?: "dns" | "http";
+}
+
+export interface EngineOptions {
+  /** Cilium's policy audit mode: would-be drops are reported as AUDIT and let through. */
+  auditMode?: boolean;
+  /** Known DNS answers: FQDN -> IPs, as the DNS proxy would have learnt them (for toFQDNs). */
+  fqdnMap?: Record<string, string[]>;
+  /** Host firewall on (hostFirewall.enabled=true); default true, as in the castle. */
+  hostFirewall?: boolean;
+  /** --allow-localhost; Kubernetes mode resolves "auto" to "always" (default). */
+  allowLocalhost?: "always" | "policy";
+  /** --policy-cidr-match-mode; "nodes" lets CIDR selectors match node IPs. Default "" (they don't). */
+  policyCidrMatchMode?: "" | "nodes";
+}
