@@ -53,14 +53,20 @@ const PEER_FIELDS = [
   "fromRequires",
 ];
 
-/** An ingress rule without any peer field admits every peer. */
-export const admitsEveryPeer = (r: Obj): boolean =>
-  PEER_FIELDS.every((k) => !(Array.isArray(r[k]) && r[k].length > 0));
+const hasAny = (r: Obj, key: string): boolean => Array.isArray(r[key]) && r[key].length > 0;
+const hasPeers = (r: Obj): boolean => PEER_FIELDS.some((k) => hasAny(r, k));
 
-/** Whether an ingress rule's L4 part admits port/protocol (no toPorts and no icmps: every port). */
+/**
+ * Whether an ingress rule admits every peer: no peer field, but ports or ICMP types. An entirely empty
+ * rule (`ingress: [{}]`) admits nothing: it only switches on default deny (Cilium's "Ingress Default
+ * Deny" example).
+ */
+export const admitsEveryPeer = (r: Obj): boolean =>
+  !hasPeers(r) && (hasAny(r, "toPorts") || hasAny(r, "icmps"));
+
+/** Whether an ingress rule's L4 part admits port/protocol (a peer rule without toPorts/icmps: every port). */
 export function admitsPort(r: Obj, port: number, protocol: "TCP" | "UDP"): boolean {
-  if (!Array.isArray(r.toPorts) || r.toPorts.length === 0)
-    return !(Array.isArray(r.icmps) && r.icmps.length > 0);
+  if (!hasAny(r, "toPorts")) return !hasAny(r, "icmps") && hasPeers(r);
   return r.toPorts.some((pr: Obj) =>
     (pr.ports ?? []).some((p: Obj) => {
       const proto = String(p.protocol ?? "ANY").toUpperCase();

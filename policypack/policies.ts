@@ -7,6 +7,7 @@ import { schemaPolicies } from "./rules/policySchema";
 import { namespacePolicies } from "./rules/namespaces";
 import { clusterwidePolicies } from "./rules/clusterwide";
 import { orderingPolicies } from "./rules/ordering";
+import { castlePropertyPolicies } from "./rules/castleProperties";
 
 export const PACK_NAME = "cilium-castle";
 
@@ -16,4 +17,5 @@ export const policies: Policies = [
   ...namespacePolicies,
   ...clusterwidePolicies,
   ...orderingPolicies,
+  ...castlePropertyPolicies,
 ];

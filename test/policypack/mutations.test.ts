@@ -6,6 +6,9 @@ import { buildStack, devRawConfig, Recording } from "../harness";
 import { policies } from "../../policypack/policies";
 import { runPack, Violation } from "../support/policyHarness";
 import { addPolicy, editInputs, policyNamed, removeResource, withResources } from "../support/mutate";
+import { checkCastle } from "../../verifier/check";
+import { fromObjects } from "../../verifier/sources";
+import { stackObjects } from "../../policypack/rules/castleProperties";
 
 type Obj = Record<string, any>;
 
@@ -18,7 +21,15 @@ interface Row {
   policy: string;
   level?: "mandatory" | "advisory";
   message: RegExp;
+  /** The castle property `castle check` reports broken, or null when reachability is unchanged. */
+  breaks: string | null;
 }
+
+const SSH = "only the jumphost reaches node SSH";
+const LIFELINES = "the lifelines of the node layer hold";
+const ITSELF = "every namespace reaches itself";
+const DNS = "every pod reaches DNS";
+const EXPOSED = "only the ingress role reaches exposed namespaces";
 
 const userCnp = (name: string, spec: Obj) => (dev: Recording) =>
   addPolicy(dev, {
@@ -38,6 +49,7 @@ const TABLE: Row[] = [
     policy: "cilium-host-firewall-enabled",
     message:
       /^The Cilium release must set hostFirewall\.enabled: true\. Why: without it Cilium ignores every host policy.*Fix: set hostFirewall\.enabled: true/,
+    breaks: SSH,
   },
   {
     invariant: 1,
@@ -51,6 +63,7 @@ const TABLE: Row[] = [
       ),
     policy: "cilium-host-firewall-enabled",
     message: /must set hostFirewall\.enabled: true/,
+    breaks: SSH,
   },
   {
     invariant: 2,
@@ -59,6 +72,7 @@ const TABLE: Row[] = [
     policy: "host-policies-audit-first",
     message:
       /^Host policy host-all would be enforced in the same update that introduces it .*Fix: deploy the host policies with policyAuditMode: true first/,
+    breaks: null,
   },
   {
     invariant: 2,
@@ -67,6 +81,7 @@ const TABLE: Row[] = [
     policy: "host-policies-audit-mode-reminder",
     level: "advisory",
     message: /^Host policies \(host-infra, host-cp, host-all\) are enforced: Cilium's policyAuditMode is off/,
+    breaks: null,
   },
   {
     invariant: 3,
@@ -81,6 +96,7 @@ const TABLE: Row[] = [
     policy: "cilium-policy-schema",
     message:
       /^ingress-nginx\/all-to-nginx spec\.ingress\[0\]\.fromEntity: unknown field "fromEntity".*Why: the Cilium agent rejects or silently changes/,
+    breaks: null,
   },
   {
     invariant: 3,
@@ -95,6 +111,7 @@ const TABLE: Row[] = [
     policy: "cilium-policy-schema",
     message:
       /^global-infra-cilium-health does not pass the Cilium CRD schema: .*must be equal to one of the allowed values/,
+    breaks: null,
   },
   {
     invariant: 3,
@@ -108,6 +125,7 @@ const TABLE: Row[] = [
       ),
     policy: "cilium-policy-schema",
     message: /^host-all spec\.ingress\[1\]: icmps may not be combined with toPorts/,
+    breaks: LIFELINES,
   },
   {
     invariant: 4,
@@ -122,6 +140,7 @@ const TABLE: Row[] = [
     policy: "no-open-ssh",
     message:
       /^host-all ingress\[0\] allows SSH \(22\/TCP\) from 0\.0\.0\.0\/0, outside the allowed jumphost CIDRs\. Why: SSH to a node is root on the cluster.*Fix: allow 22\/TCP only fromCIDR your jumphosts/,
+    breaks: SSH,
   },
   {
     invariant: 4,
@@ -135,13 +154,18 @@ const TABLE: Row[] = [
       ),
     policy: "no-open-ssh",
     message: /^host-all ingress\[0\] allows SSH \(22\/TCP\) from entity world/,
+    breaks: SSH,
   },
   {
     invariant: 4,
-    mutation: "a host rule that opens every port to everyone",
-    edit: (dev) => editInputs(dev, policyNamed("host-infra"), "host-infra", (i) => i.spec.ingress.push({})),
+    mutation: "a host rule that opens every port to entity all",
+    edit: (dev) =>
+      editInputs(dev, policyNamed("host-infra"), "host-infra", (i) =>
+        i.spec.ingress.push({ fromEntities: ["all"] }),
+      ),
     policy: "no-open-ssh",
-    message: /^host-infra ingress\[1\] allows SSH \(22\/TCP\) from everywhere/,
+    message: /^host-infra ingress\[1\] allows SSH \(22\/TCP\) from entity all/,
+    breaks: SSH,
   },
   {
     invariant: 4,
@@ -149,6 +173,7 @@ const TABLE: Row[] = [
     config: { jumphostCidrs: ["203.0.113.7/32"] },
     policy: "no-open-ssh",
     message: /from 203\.0\.113\.7\/32, outside the allowed jumphost CIDRs/,
+    breaks: null,
   },
   {
     invariant: 5,
@@ -157,6 +182,7 @@ const TABLE: Row[] = [
     policy: "node-lifelines",
     message:
       /^The host policies no longer admit the Kubernetes API \(6443\/TCP\) on control-plane nodes\. Why: a missing lifeline is a lock-out waiting for enforcement.*Fix: add it back to host-cp/,
+    breaks: LIFELINES,
   },
   {
     invariant: 5,
@@ -170,6 +196,7 @@ const TABLE: Row[] = [
       ),
     policy: "node-lifelines",
     message: /no longer admit the VXLAN tunnel \(8472\/UDP\) from remote-node/,
+    breaks: LIFELINES,
   },
   {
     invariant: 5,
@@ -187,6 +214,7 @@ const TABLE: Row[] = [
     policy: "node-lifelines",
     message:
       /no longer admit the kubelet \(10250\/TCP\) from kube-apiserver \(an ingressDeny rule blocks it\)/,
+    breaks: LIFELINES,
   },
   {
     invariant: 5,
@@ -200,6 +228,7 @@ const TABLE: Row[] = [
       ),
     policy: "node-lifelines",
     message: /no longer admit etcd client \(2379\/TCP\) from kube-apiserver/,
+    breaks: null,
   },
   {
     invariant: 6,
@@ -213,6 +242,7 @@ const TABLE: Row[] = [
     policy: "namespaces-reachable-and-dns",
     message:
       /^Namespace demo-shop has no allow-within-namespace policy .*Fix: add the CiliumNetworkPolicy allow-within-namespace to demo-shop/,
+    breaks: ITSELF,
   },
   {
     invariant: 6,
@@ -225,6 +255,7 @@ const TABLE: Row[] = [
       ),
     policy: "namespaces-reachable-and-dns",
     message: /^Namespace kube-system has no allow-within-namespace policy/,
+    breaks: ITSELF,
   },
   {
     invariant: 6,
@@ -238,6 +269,7 @@ const TABLE: Row[] = [
       ),
     policy: "namespaces-reachable-and-dns",
     message: /^Namespace monitoring has no allow-within-namespace policy/,
+    breaks: ITSELF,
   },
   {
     invariant: 6,
@@ -245,6 +277,7 @@ const TABLE: Row[] = [
     edit: (dev) => removeResource(dev, policyNamed("global-infra-dns"), "global-infra-dns"),
     policy: "namespaces-reachable-and-dns",
     message: /^The cluster-wide policy global-infra-dns is missing/,
+    breaks: DNS,
   },
   {
     invariant: 7,
@@ -257,6 +290,7 @@ const TABLE: Row[] = [
     policy: "user-namespace-walls",
     message:
       /^demo-shop\/to-internet egress\[0\] uses toEntities \(world\)\. Why: a user namespace's own policies may only open paths inside it/,
+    breaks: null,
   },
   {
     invariant: 7,
@@ -268,6 +302,7 @@ const TABLE: Row[] = [
     }),
     policy: "user-namespace-walls",
     message: /^demo-shop\/from-office ingress\[0\] uses CIDR peers \(fromCIDR\)/,
+    breaks: null,
   },
   {
     invariant: 7,
@@ -280,6 +315,7 @@ const TABLE: Row[] = [
     policy: "user-namespace-walls",
     message:
       /^demo-shop\/from-batch ingress\[0\] fromEndpoints selects k8s:io\.kubernetes\.pod\.namespace, which reaches other namespaces/,
+    breaks: null,
   },
   {
     invariant: 7,
@@ -297,6 +333,7 @@ const TABLE: Row[] = [
     }),
     policy: "user-namespace-walls",
     message: /to-exposed egress\[0\] toEndpoints selects k8s:io\.cilium\.k8s\.namespace\.labels\.exposed/,
+    breaks: null,
   },
   {
     invariant: 7,
@@ -314,6 +351,7 @@ const TABLE: Row[] = [
       }),
     policy: "user-namespace-walls",
     message: /^User namespace component owns the cluster-wide policy tenant-wide/,
+    breaks: null,
   },
   {
     invariant: 7,
@@ -327,6 +365,7 @@ const TABLE: Row[] = [
       ),
     policy: "user-namespace-walls",
     message: /^User namespace demo-batch has exposed: "yes"; only "true" or "false" is allowed/,
+    breaks: null,
   },
   {
     invariant: 7,
@@ -340,6 +379,7 @@ const TABLE: Row[] = [
       ),
     policy: "user-namespace-walls",
     message: /^User namespace demo-batch carries label trusted=true, which is not allowed/,
+    breaks: null,
   },
   {
     invariant: 8,
@@ -351,6 +391,7 @@ const TABLE: Row[] = [
     policy: "clusterwide-no-world-ingress",
     message:
       /^global-infra-cilium-health selects every endpoint \(endpointSelector: \{\}\) and its ingress\[2\] admits world\. Why: that opens every pod/,
+    breaks: EXPOSED,
   },
   {
     invariant: 8,
@@ -361,6 +402,7 @@ const TABLE: Row[] = [
       ),
     policy: "clusterwide-no-world-ingress",
     message: /ingress\[2\] admits every peer/,
+    breaks: EXPOSED,
   },
   {
     invariant: 9,
@@ -377,6 +419,7 @@ const TABLE: Row[] = [
     policy: "cilium-policies-after-crd-gate",
     message:
       /^monitoring\/early-bird does not depend on the Cilium CRD gate\. Why: the cilium-operator registers the policy CRDs after the Helm release/,
+    breaks: null,
   },
   {
     invariant: 9,
@@ -384,6 +427,7 @@ const TABLE: Row[] = [
     edit: (dev) => removeResource(dev, (r) => r.name.endsWith("-crd-gate"), "gate"),
     policy: "cilium-policies-after-crd-gate",
     message: /does not depend on the Cilium CRD gate \(the stack has none\)/,
+    breaks: null,
   },
   {
     invariant: 10,
@@ -399,6 +443,7 @@ const TABLE: Row[] = [
     level: "advisory",
     message:
       /^monitoring\/grafana-to-kapi has no spec\.description\. Why: reviewers and Hubble users read the description/,
+    breaks: null,
   },
 ];
 
@@ -425,6 +470,22 @@ describe("policy pack: the mutation table", () => {
         `expected ${row.policy} /${row.message.source}/, got:\n${violations.map((v) => `  [${v.level}] ${v.policy}: ${v.message}`).join("\n")}`,
       );
       for (const h of hits) assert.equal(h.level, row.level ?? "mandatory");
+    });
+  }
+
+  for (const row of TABLE) {
+    it(`castle check, invariant ${row.invariant}: ${row.mutation} ${row.breaks ? `breaks "${row.breaks}"` : "keeps every property"}`, async () => {
+      const rec = row.config ? await buildStack({ ...devRawConfig(), ...row.config }, "dev") : row.edit!(dev);
+      const inputs = fromObjects(
+        stackObjects(rec.resources.map((r) => ({ type: r.type, props: r.inputs }))),
+        "mutated dev",
+      );
+      const broken = checkCastle(inputs)
+        .filter((r) => !r.holds)
+        .map((r) => r.property);
+      if (row.breaks)
+        assert.ok(broken.includes(row.breaks), `expected "${row.breaks}" broken, got [${broken.join("; ")}]`);
+      else assert.deepEqual(broken, []);
     });
   }
 

@@ -8,6 +8,7 @@ import { policies, PACK_NAME } from "../../policypack/policies";
 import { noOpenSsh, DEFAULT_ALLOWED_JUMPHOST_CIDRS } from "../../policypack/rules/hostFirewall";
 import { mandatory, resolvePolicyConfig, runPack } from "../support/policyHarness";
 import { editInputs, policyNamed } from "../support/mutate";
+import { admitsEveryPeer, admitsPort } from "../../policypack/lib";
 
 const PACK_DIR = path.resolve(__dirname, "..", "..", "policypack");
 
@@ -37,11 +38,12 @@ describe("policy pack: enforcement levels and config, as the CLI applies them", 
   let open: Recording;
   before(async () => {
     const dev = await buildStack(devRawConfig(), "dev");
-    open = editInputs(
-      dev,
-      policyNamed("host-all"),
-      "host-all",
-      (i) => (i.spec.ingress[0].fromCIDR = ["203.0.113.7/32"]),
+    // A second SSH rule, from a public address: no-open-ssh's business only (the jumphost keeps its SSH).
+    open = editInputs(dev, policyNamed("host-all"), "host-all", (i) =>
+      i.spec.ingress.push({
+        fromCIDR: ["203.0.113.7/32"],
+        toPorts: [{ ports: [{ port: "22", protocol: "TCP" }] }],
+      }),
     );
   });
 
@@ -57,7 +59,9 @@ describe("policy pack: enforcement levels and config, as the CLI applies them", 
 
   it("a stack may allow its own jumphost range", async () => {
     assert.deepEqual(
-      await runPack(policies, open, { "no-open-ssh": { allowedJumphostCidrs: ["203.0.113.0/24"] } }),
+      await runPack(policies, open, {
+        "no-open-ssh": { allowedJumphostCidrs: ["10.1.101.0/24", "203.0.113.0/24"] },
+      }),
       [],
     );
   });
@@ -164,5 +168,23 @@ describe("policy pack: layout", () => {
     child.kill("SIGTERM");
     assert.equal(await exit, "SIGTERM");
     assert.equal(stderr, "");
+  });
+});
+
+describe("policy pack: Cilium's rule semantics in the pack's reading", () => {
+  it("an empty ingress rule admits nothing, a rule with only ports admits everyone", () => {
+    assert.equal(admitsEveryPeer({}), false);
+    assert.equal(admitsPort({}, 22, "TCP"), false);
+    assert.equal(admitsEveryPeer({ toPorts: [{ ports: [{ port: "22", protocol: "TCP" }] }] }), true);
+    assert.equal(admitsPort({ fromEntities: ["world"] }, 22, "TCP"), true);
+    assert.equal(admitsPort({ icmps: [{ fields: [{ type: 8 }] }] }, 22, "TCP"), false);
+    assert.equal(
+      admitsPort(
+        { fromEntities: ["world"], toPorts: [{ ports: [{ port: "20", endPort: 30, protocol: "TCP" }] }] },
+        22,
+        "TCP",
+      ),
+      true,
+    );
   });
 });

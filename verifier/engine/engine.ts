@@ -212,33 +212,11 @@ export class PolicyEngine {
         `host:${n.name}`,
       );
     }
-    for (const p of t.pods) {
-      const namespace = p.namespace ?? "default";
-      const addrs = (p.ips ?? []).map((ip) => this.addr(ip, `pod ${p.id}`)).filter(isDefined);
-      if (p.node !== undefined && !t.nodes.some((n) => n.name === p.node)) {
-        this.warnings.push(`pod ${p.id} runs on unknown node "${p.node}"`);
-      }
-      this.addEp({
-        id: p.id,
-        kind: "pod",
-        node: p.node,
-        namespace,
-        addrs,
-        families: families(addrs),
-        labels: podIdentityLabels({
-          labels: p.labels,
-          namespace,
-          namespaceLabels: p.namespaceLabels,
-          serviceAccount: p.serviceAccount,
-          clusterName: this.clusterName,
-        }),
-        kubeApiServer: false,
-        namedPorts: p.namedPorts ?? {},
-        endpoint: { ...p, kind: "pod", namespace },
-        text: `pod ${namespace}/${p.id}`,
-        peers: new Map(),
-      });
-    }
+    for (const p of t.pods)
+      this.addPod(
+        p,
+        t.nodes.map((n) => n.name),
+      );
     for (const x of t.externals) {
       const texts = [...(x.ip ? [x.ip] : []), ...(x.ips ?? []), ...(x.cidrs ?? [])];
       const addrs = texts.map((a) => this.addr(a, `external ${x.id}`)).filter(isDefined);
@@ -271,6 +249,47 @@ export class PolicyEngine {
         peers: new Map(),
       });
     }
+  }
+
+  /**
+   * Adds a pod after construction, e.g. one seen in a Hubble flow. Selector caches are per endpoint, so
+   * existing results stay valid. Ids must be unique.
+   */
+  addPod(
+    p: Endpoint,
+    knownNodes: string[] = [...this.eps.values()].filter((e) => e.kind === "host").map((e) => e.id),
+  ): void {
+    if (this.eps.has(p.id)) throw new Error(`endpoint "${p.id}" exists already`);
+    const namespace = p.namespace ?? "default";
+    const addrs = (p.ips ?? []).map((ip) => this.addr(ip, `pod ${p.id}`)).filter(isDefined);
+    if (p.node !== undefined && !knownNodes.includes(p.node)) {
+      this.warnings.push(`pod ${p.id} runs on unknown node "${p.node}"`);
+    }
+    this.addEp({
+      id: p.id,
+      kind: "pod",
+      node: p.node,
+      namespace,
+      addrs,
+      families: families(addrs),
+      labels: podIdentityLabels({
+        labels: p.labels,
+        namespace,
+        namespaceLabels: p.namespaceLabels,
+        serviceAccount: p.serviceAccount,
+        clusterName: this.clusterName,
+      }),
+      kubeApiServer: false,
+      namedPorts: p.namedPorts ?? {},
+      endpoint: { ...p, kind: "pod", namespace },
+      text: `pod ${namespace}/${p.id}`,
+      peers: new Map(),
+    });
+  }
+
+  /** Whether an endpoint id is known. */
+  has(id: string): boolean {
+    return this.eps.has(id);
   }
 
   private ep(id: string): Ep {

@@ -1,0 +1,103 @@
+// One verdict with its explanation: which direction decided, which policies allowed, denied or switched
+// default deny on.
+
+import { DirectionResult, Flow, FlowProtocol, PolicyEngine, PolicyRef, Verdict } from "./engine";
+import type { CastleInputs } from "./sources";
+
+/** `53/udp`, `443` (TCP), `icmp/8`. */
+export function parsePort(text: string): Pick<Flow, "protocol" | "port" | "icmpType"> {
+  const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/i.exec(text) ?? /^(icmp|icmpv6)\/(\d+)$/i.exec(text);
+  if (!m) throw new Error(`--port ${text}: expected <port>[/tcp|udp|sctp] or icmp/<type>, e.g. 53/udp`);
+  if (/^icmp/i.test(m[1]))
+    return {
+      protocol: (m[1].toLowerCase() === "icmp" ? "ICMP" : "ICMPv6") as FlowProtocol,
+      icmpType: Number(m[2]),
+    };
+  const port = Number(m[1]);
+  if (port < 1 || port > 65535) throw new Error(`--port ${text}: port out of range`);
+  return { protocol: (m[2] ?? "tcp").toUpperCase() as FlowProtocol, port };
+}
+
+/**
+ * Endpoint names the CLI accepts: any topology id (`pod:<ns>/web`, `role:prometheus`, a node name,
+ * `world`, `jumphost:<cidr>`), plus `ns:<name>` (its client as a source, its web as a destination) and
+ * `node:<role>` (the first node of that role).
+ */
+export function resolveEndpoint(inputs: CastleInputs, name: string, as: "from" | "to"): string {
+  const ns = /^ns:(.+)$/.exec(name);
+  if (ns) return `pod:${ns[1]}/${as === "from" ? "client" : "web"}`;
+  const node = /^node:(control-plane|infra|worker)$/.exec(name);
+  if (node) {
+    const n = inputs.topology.nodes.find((x) => x.role === node[1]);
+    if (!n) throw new Error(`${name}: the stack has no ${node[1]} node`);
+    return n.name;
+  }
+  return name;
+}
+
+export function knownEndpoints(inputs: CastleInputs): string[] {
+  return [
+    ...inputs.topology.nodes.map((n) => n.name),
+    ...inputs.topology.pods.map((p) => p.id),
+    ...inputs.topology.externals.map((x) => x.id),
+    ...inputs.userNamespaces.map((n) => `ns:${n.name}`),
+    "node:control-plane",
+    "node:infra",
+    "node:worker",
+  ];
+}
+
+const ref = (r: PolicyRef): string =>
+  `${r.namespace ? `${r.namespace}/` : ""}${r.name} (${r.kind === "CiliumNetworkPolicy" ? "CNP" : "CCNP"}, ${r.layer} layer)`;
+
+function direction(name: string, at: string, d: DirectionResult): string[] {
+  const lines = [
+    `${name} at ${at}: ${d.enforced ? "enforced" : "not enforced (no policy selects it for this direction)"}; ${d.allowed ? "allows" : "drops"} — ${d.reason}`,
+  ];
+  if (d.allowedBy.length) lines.push(`    allowed by: ${d.allowedBy.map(ref).join("; ")}`);
+  if (d.deniedBy.length) lines.push(`    denied by:  ${d.deniedBy.map(ref).join("; ")}`);
+  if (!d.allowed && d.enforcedBy.length && !d.deniedBy.length)
+    lines.push(`    default deny, switched on by: ${d.enforcedBy.map(ref).join("; ")}`);
+  return lines;
+}
+
+export function explain(
+  inputs: CastleInputs,
+  from: string,
+  to: string,
+  port: string,
+  opts: { enforce?: boolean } = {},
+): { verdict: Verdict; text: string } {
+  const engine = new PolicyEngine(inputs.policies, inputs.topology, {
+    hostFirewall: inputs.hostFirewall,
+    auditMode: opts.enforce ? false : inputs.auditMode,
+  });
+  const known = new Set(knownEndpoints(inputs));
+  for (const [flag, n] of [
+    ["--from", from],
+    ["--to", to],
+  ]) {
+    const id = resolveEndpoint(inputs, n, flag === "--from" ? "from" : "to");
+    if (!known.has(n) && !engine.has(id))
+      throw new Error(`${flag} ${n}: unknown endpoint; known: ${[...known].sort().join(", ")}`);
+  }
+  const flow: Flow = {
+    from: resolveEndpoint(inputs, from, "from"),
+    to: resolveEndpoint(inputs, to, "to"),
+    ...parsePort(port),
+  };
+  const v = engine.evaluate(flow);
+  const what =
+    flow.port !== undefined
+      ? `${flow.port}/${flow.protocol.toLowerCase()}`
+      : `${flow.protocol.toLowerCase()} type ${flow.icmpType}`;
+  const text = [
+    `${flow.from} → ${flow.to} ${what}: ${v.verdict.toUpperCase()}${v.decidedBy.length ? ` (decided at ${v.decidedBy.join(" and ")})` : ""}${v.proxied ? `, through the ${v.proxied} proxy` : ""}`,
+    ...(inputs.auditMode && !opts.enforce
+      ? ["  (policy audit mode is on: AUDITED means dropped once enforced)"]
+      : []),
+    ...direction("  egress", flow.from, v.egress),
+    ...direction("  ingress", flow.to, v.ingress),
+  ].join("\n");
+  return { verdict: v, text };
+}
