@@ -50,7 +50,8 @@ body{font:16px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2
 h1{font-size:28px;margin:0 0 4px} p{margin:4px 0 16px;color:#5f6368}
 table{border-collapse:collapse;font-size:14px}
 th,td{border:2px solid #fff;padding:6px 8px;text-align:center;vertical-align:middle}
-thead th{background:#202124;color:#fff;font-weight:600;max-width:120px}
+td{min-width:110px;max-width:190px}
+thead th{background:#202124;color:#fff;font-weight:600;max-width:130px;overflow-wrap:anywhere}
 tbody th{background:#f1f3f4;text-align:left;white-space:nowrap}
 .p{display:inline-block;background:#fff;color:#202124;border:2px solid;border-radius:4px;padding:0 4px;margin:1px;font:12px/1.4 ui-monospace,monospace}
 .key{display:inline-block;padding:4px 10px;border-radius:4px;margin-right:6px}

@@ -79,13 +79,16 @@ export function endpointClasses(inputs: CastleInputs, opts: { collapse?: boolean
   }
   const groups = new Map<string, string[]>();
   for (const ns of inputs.userNamespaces) {
-    const key = collapse ? userClassKey(ns) : `${ns.name}[${userClassKey(ns)}]`;
+    // Uncollapsed, a namespace keeps its id when its labels change, so a diff shows the flows that change.
+    const key = collapse ? userClassKey(ns) : ns.name;
     groups.set(key, [...(groups.get(key) ?? []), ns.name]);
   }
   for (const [key, names] of [...groups.entries()].sort()) {
     out.push({
       id: `user:${key}`,
-      label: collapse ? `user namespaces [${key}] ×${names.length}` : `namespace ${key}`,
+      label: collapse
+        ? `user namespaces [${key}] ×${names.length}`
+        : `namespace ${key} [${userClassKey(inputs.userNamespaces.find((n) => n.name === key)!)}]`,
       kind: "user",
       source: `pod:${names[0]}/client`,
       targets: names.slice(0, 2).map((n) => `pod:${n}/web`),

@@ -1,0 +1,218 @@
+import { strict as assert } from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { castle, renderTo } from "./support";
+import { PROJECT_DIR } from "../../lib/offline/render";
+
+describe("castle matrix", () => {
+  it("prints the dev stack's matrix with collapsed user classes", async () => {
+    const r = await castle("matrix", "--stack", "dev");
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.split("\n");
+    assert.match(
+      lines[0],
+      /^Reachability matrix of stack dev \(audit mode: A = would be dropped, reported as AUDIT\)$/,
+    );
+    const header = lines.find((l) => l.startsWith("from \\ to"))!;
+    assert.ok(
+      header.includes("user:exposed+metrics") &&
+        header.includes("user:metrics") &&
+        header.includes("own-namespace"),
+    );
+    const row = (name: string): string[] =>
+      lines
+        .find((l) => l.startsWith(name + " "))!
+        .trim()
+        .split(/\s{2,}/);
+    const cols = header.trim().split(/\s{2,}/);
+    const cell = (from: string, to: string): string => row(from)[cols.indexOf(to)];
+    assert.equal(cell("role:ingress-nginx", "user:exposed+metrics"), "✓");
+    assert.equal(cell("role:ingress-nginx", "user:metrics"), "A");
+    assert.equal(cell("role:prometheus", "user:metrics"), "✓");
+    assert.equal(cell("user:metrics", "user:exposed+metrics"), "A");
+    assert.equal(cell("user:metrics", "own-namespace"), "✓");
+    assert.equal(cell("user:metrics", "role:coredns"), "✓");
+    assert.equal(cell("jumphost", "node:worker"), "22");
+    assert.equal(cell("world", "node:control-plane"), "6443");
+  });
+
+  it("--enforce shows drops as denied, and json carries every port's verdict and policies", async () => {
+    const r = await castle("matrix", "--stack", "dev", "--enforce", "--format", "json");
+    const m = JSON.parse(r.out);
+    assert.equal(m.auditMode, false);
+    const cell = m.cells.find((c: any) => c.from === "user:metrics" && c.to === "user:exposed+metrics");
+    assert.equal(cell.verdict, "denied");
+    const dns = m.cells.find((c: any) => c.from === "user:metrics" && c.to === "role:coredns");
+    assert.deepEqual(
+      dns.ports.map((p: any) => [p.port, p.verdict]),
+      [
+        ["53/udp", "allowed"],
+        ["53/tcp", "allowed"],
+      ],
+    );
+    assert.deepEqual(dns.ports[0].policies, ["global-infra-dns", "kube-system/allow-to-coredns"]);
+  });
+
+  it("1,000 identical namespaces make the same number of columns as two", async () => {
+    const dir = await renderTo((raw) => ({
+      ...raw,
+      installDemo: false,
+      userNamespaces: Array.from({ length: 1000 }, (_, i) => ({ name: `team-${i}`, metrics: true })),
+    }));
+    const m = JSON.parse((await castle("matrix", "--render", dir, "--format", "json")).out);
+    assert.deepEqual(
+      m.classes.filter((c: any) => c.kind === "user").map((c: any) => [c.id, c.namespaces]),
+      [["user:metrics", 1000]],
+    );
+    const cell = m.cells.find((c: any) => c.from === "user:metrics" && c.to === "user:metrics");
+    assert.equal(cell.note, "other namespace");
+    assert.equal(cell.verdict, "audited");
+  });
+
+  it("rejects an unknown format", async () => {
+    const r = await castle("matrix", "--stack", "dev", "--format", "svg");
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--format svg: expected table, json or html/);
+  });
+});
+
+describe("castle why", () => {
+  it("explains an allowed DNS lookup through the DNS proxy", async () => {
+    const r = await castle(
+      "why",
+      "--stack",
+      "dev",
+      "--from",
+      "ns:demo-batch",
+      "--to",
+      "role:coredns",
+      "--port",
+      "53/udp",
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.out,
+      /^pod:demo-batch\/client → role:coredns 53\/udp: ALLOWED \(decided at egress and ingress\), through the dns proxy/,
+    );
+    assert.match(r.out, /allowed by: global-infra-dns \(CCNP, infra layer\)/);
+    assert.match(r.out, /allowed by: kube-system\/allow-to-coredns \(CNP, infra layer\)/);
+  });
+
+  it("explains a cross-namespace drop with the policies that switched default deny on", async () => {
+    const r = await castle(
+      "why",
+      "--stack",
+      "dev",
+      "--from",
+      "ns:demo-shop",
+      "--to",
+      "ns:demo-batch",
+      "--port",
+      "8080",
+      "--enforce",
+    );
+    assert.match(
+      r.out,
+      /^pod:demo-shop\/client → pod:demo-batch\/web 8080\/tcp: DENIED \(decided at egress and ingress\)/,
+    );
+    assert.match(
+      r.out,
+      /default deny, switched on by: .*demo-batch\/allow-within-namespace \(CNP, user layer\)/,
+    );
+  });
+
+  it("says which endpoints exist when one is unknown, and checks the port", async () => {
+    const r = await castle("why", "--stack", "dev", "--from", "ns:nope", "--to", "world", "--port", "443");
+    assert.equal(r.code, 1);
+    assert.match(r.err, /--from ns:nope: unknown endpoint; known: .*ns:demo-shop/);
+    const p = await castle(
+      "why",
+      "--stack",
+      "dev",
+      "--from",
+      "world",
+      "--to",
+      "node:worker",
+      "--port",
+      "ssh",
+    );
+    assert.match(p.err, /--port ssh: expected <port>\[\/tcp\|udp\|sctp\] or icmp\/<type>/);
+  });
+});
+
+describe("castle check", () => {
+  it("passes on the dev stack", async () => {
+    const r = await castle("check", "--stack", "dev");
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /✓ no user namespace reaches another user namespace/);
+    assert.match(r.out, /All castle properties hold\.$/m);
+  });
+
+  it("fails, with the broken flows, on a render whose policies open SSH to the world", async () => {
+    const dir = await renderTo();
+    const hostAll = path.join(dir, "_cluster", "CiliumClusterwideNetworkPolicy-host-all.yaml");
+    const policy = YAML.parse(fs.readFileSync(hostAll, "utf8"));
+    policy.spec.ingress[0].fromCIDR = ["0.0.0.0/0"];
+    fs.writeFileSync(hostAll, YAML.stringify(policy));
+    const r = await castle("check", "--render", dir);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /✗ only the jumphost reaches node SSH/);
+    assert.match(r.out, /world → castle-control-plane 22\/tcp is allowed, expected dropped \(host-all\)/);
+    assert.match(r.out, /1 castle property is broken\.$/m);
+  });
+
+  it("the bin runs as npx castle and exits non-zero on a break", () => {
+    const ok = spawnSync(
+      process.execPath,
+      [path.join(PROJECT_DIR, "cli", "castle.js"), "check", "--stack", "dev"],
+      { encoding: "utf8" },
+    );
+    assert.equal(ok.status, 0, ok.stderr);
+    const bad = spawnSync(process.execPath, [path.join(PROJECT_DIR, "cli", "castle.js"), "frobnicate"], {
+      encoding: "utf8",
+    });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /unknown command "frobnicate"/);
+  });
+});
+
+describe("castle diff", () => {
+  it("prints the flows that became allowed or denied, as Markdown", async () => {
+    const before = await renderTo(undefined, "before");
+    const after = await renderTo(
+      (raw) => ({
+        ...raw,
+        userNamespaces: [
+          { name: "demo-shop", exposed: false, metrics: true },
+          { name: "demo-batch", exposed: true, metrics: true },
+        ],
+      }),
+      "after",
+    );
+    const r = await castle("diff", before, after);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^### Castle reachability: `.*before` → `.*after`/);
+    assert.match(r.out, /\*\*1 became allowed, 1 became denied\*\* \(evaluated as enforced\)/);
+    assert.match(
+      r.out,
+      /\| `role:ingress-nginx` \| `user:demo-batch` \| 8080\/tcp \| denied \| allowed \| `global-infra-nginx`, `nginx-to-services` \|/,
+    );
+    assert.match(r.out, /\| `role:ingress-nginx` \| `user:demo-shop` \| 8080\/tcp \| allowed \| denied \|/);
+  });
+
+  it("reports no change between two renders of the same stack", async () => {
+    const r = await castle("diff", await renderTo(undefined, "a"), await renderTo(undefined, "b"));
+    assert.match(r.out, /No probed flow changes its verdict/);
+  });
+
+  it("works on the directories npm run render writes", () => {
+    const out = path.join(fs.mkdtempSync(path.join(require("os").tmpdir(), "castle-")), "dev");
+    execFileSync("npm", ["run", "--silent", "render", "--", "--stack", "dev", "--out", out], {
+      cwd: PROJECT_DIR,
+      stdio: "ignore",
+    });
+    assert.ok(fs.existsSync(path.join(out, "kube-system", "ConfigMap-castle-model.yaml")));
+  });
+});
