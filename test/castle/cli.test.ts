@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { castle, renderTo } from "./support";
@@ -208,7 +209,7 @@ describe("castle diff", () => {
   });
 
   it("works on the directories npm run render writes", () => {
-    const out = path.join(fs.mkdtempSync(path.join(require("os").tmpdir(), "castle-")), "dev");
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "castle-")), "dev");
     execFileSync("npm", ["run", "--silent", "render", "--", "--stack", "dev", "--out", out], {
       cwd: PROJECT_DIR,
       stdio: "ignore",
