@@ -150,14 +150,3 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return 1;
   }
 }
-
-if (require.main === module) {
-  main(process.argv.slice(2), {
-    out: (s) => process.stdout.write(s),
-    err: (s) => process.stderr.write(s),
-    stdin: process.stdin,
-    isTTY: Boolean(process.stderr.isTTY),
-  }).then((code) => {
-    process.exitCode = code;
-  });
-}

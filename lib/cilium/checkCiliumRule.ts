@@ -15,22 +15,9 @@ export interface RuleFinding {
 /** Cilium's maxPorts: a toPorts entry may list at most 40 ports. */
 export const MAX_PORTS_PER_RULE = 40;
 
-// pkg/policy/api/entity.go EntitySelectorMapping.
-export const KNOWN_ENTITIES = [
-  "all",
-  "world",
-  "world-ipv4",
-  "world-ipv6",
-  "cluster",
-  "host",
-  "init",
-  "ingress",
-  "unmanaged",
-  "remote-node",
-  "health",
-  "none",
-  "kube-apiserver",
-] as const;
+// pkg/policy/api/entity.go EntitySelectorMapping: one list, shared with the verifier's engine.
+export { ENTITIES as KNOWN_ENTITIES } from "../../verifier/engine/selectors";
+import { ENTITIES as KNOWN_ENTITIES } from "../../verifier/engine/selectors";
 
 // Field names of the Cilium 1.18 CRDs (pkg/policy/api). The API server prunes unknown fields of a
 // structural CRD without a word, so a typo such as `fromEntity` turns a narrow rule into an empty one,

@@ -48,20 +48,5 @@ export function crdSchemaErrors(obj: { kind: string }): string[] {
     : (v.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
 }
 
-/** Errors of @kubernetes-models/cilium's validate(); empty when valid. */
-export async function modelErrors(obj: { kind: string }): Promise<string[]> {
-  const model =
-    obj.kind === "CiliumNetworkPolicy"
-      ? new (await import("@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy")).CiliumNetworkPolicy(
-          obj as any,
-        )
-      : new (
-          await import("@kubernetes-models/cilium/cilium.io/v2/CiliumClusterwideNetworkPolicy")
-        ).CiliumClusterwideNetworkPolicy(obj as any);
-  try {
-    model.validate();
-    return [];
-  } catch (e) {
-    return [String((e as Error).message)];
-  }
-}
+/** Errors of @kubernetes-models/cilium's validate(): the policy pack's own check. */
+export { crdModelErrors as modelErrors } from "../../policypack/rules/policySchema";
