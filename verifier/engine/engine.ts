@@ -282,7 +282,8 @@ export class PolicyEngine {
       kubeApiServer: false,
       namedPorts: p.namedPorts ?? {},
       endpoint: { ...p, kind: "pod", namespace },
-      text: `pod ${namespace}/${p.id}`,
+      // Ids such as pod:<ns>/web already name their namespace.
+      text: p.id.includes("/") ? `pod ${p.id}` : `pod ${namespace}/${p.id}`,
       peers: new Map(),
     });
   }
