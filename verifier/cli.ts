@@ -9,6 +9,7 @@ import { matrixHtml } from "./html";
 import { checkCastle, formatCheck } from "./check";
 import { explain } from "./why";
 import { diffCastles, diffMarkdown } from "./diff";
+import { formatReplay, replay } from "./replay";
 
 const USAGE = `usage: castle <command> [options]
 
@@ -49,11 +50,6 @@ async function loadInputs(values: Record<string, unknown>): Promise<CastleInputs
 }
 
 class UsageError extends Error {}
-
-// Filled in below once verifier/replay.ts lands.
-function replayModule(): { replay: any; formatReplay: any } {
-  throw new UsageError("replay is not available in this build");
-}
 
 /** Runs one command; returns the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
@@ -113,7 +109,6 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return results.every((r) => r.holds) ? 0 : 1;
       }
       case "replay": {
-        const { replay, formatReplay } = replayModule();
         const file = positionals[0];
         if (!file) throw new UsageError("replay needs a flows file (hubble observe -o json), or - for stdin");
         const format = values.format ?? "table";
