@@ -5,6 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { castle, renderTo } from "./support";
+import { main } from "../../verifier/cli";
+import { writeFlowFile } from "../../scripts/benchFlows";
 import { PROJECT_DIR } from "../../lib/offline/render";
 
 describe("castle matrix", () => {
@@ -215,5 +217,55 @@ describe("castle diff", () => {
       stdio: "ignore",
     });
     assert.ok(fs.existsSync(path.join(out, "kube-system", "ConfigMap-castle-model.yaml")));
+  });
+});
+
+describe("castle replay", () => {
+  let file: string;
+  before(() => {
+    file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "castle-flows-")), "flows.json");
+    writeFlowFile(file, 20_000);
+  });
+
+  it("reports the flows enforcement would drop, grouped, with the layer that should allow them", async () => {
+    const r = await castle("replay", "--stack", "dev", file);
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.out,
+      /^castle replay \(stack dev, judged as if enforced\): 20,000 lines, 20,000 flows: 18,000 judged, 2,000 replies \(not judged\), 0 skipped$/m,
+    );
+    assert.match(
+      r.out,
+      /^would drop: 8,000 flows in 4 groups; Hubble itself marked 6,000 of them AUDIT and 0 DROPPED$/m,
+    );
+    assert.match(
+      r.out,
+      /demo-shop\/app\.kubernetes\.io\/name=demo-client\s+demo-batch\/app\.kubernetes\.io\/name=demo-web\s+8080\/TCP\s+user\s+egress\+ingress/,
+    );
+    assert.match(r.out, /world\s+host castle-worker\s+22\/TCP\s+node\s+ingress/);
+    assert.match(r.out, /kind: CiliumNetworkPolicy\n {2}metadata:|kind: CiliumNetworkPolicy\nmetadata:/);
+  });
+
+  it("reads stdin with -, prints JSON, and shows progress on a terminal", async () => {
+    let out = "";
+    let err = "";
+    const stdin = fs.createReadStream(file);
+    const code = await main(["replay", "--stack", "dev", "-", "--format", "json"], {
+      out: (s) => (out += s),
+      err: (s) => (err += s),
+      stdin,
+      isTTY: true,
+    });
+    assert.equal(code, 0);
+    const report = JSON.parse(out);
+    assert.equal(report.totals.linesRead, 20000);
+    assert.equal(report.groups.length, 4);
+    assert.match(err, /\rreplayed 10,000 lines\rreplayed 20,000 lines\n$/);
+  });
+
+  it("needs a file", async () => {
+    const r = await castle("replay", "--stack", "dev");
+    assert.equal(r.code, 2);
+    assert.match(r.err, /replay needs a flows file \(hubble observe -o json\), or - for stdin/);
   });
 });
