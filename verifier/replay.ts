@@ -829,9 +829,11 @@ export class Replayer {
   // ----------------------------------------------------------------------------------------------------
 
   report(): ReplayReport {
+    // Suggested policy names are unique per kind and namespace, so that applying them all adds them all.
+    const usedNames = new Set<string>();
     const groups = [...this.groups.values()]
       .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .map((g) => this.group(g));
+      .map((g) => this.group(g, usedNames));
     const notes: string[] = [];
     for (const m of this.nodeMappings) {
       if (m.how === "first worker") {
@@ -853,7 +855,7 @@ export class Replayer {
     };
   }
 
-  private group(g: GroupAcc): ReplayGroup {
+  private group(g: GroupAcc, usedNames: Set<string>): ReplayGroup {
     const directions = (["egress", "ingress"] as const).filter((d) => g.directions.has(d));
     // Ingress drops belong to the destination's layer; egress-only drops to the source's.
     const layer: ReplayLayer = (g.directions.has("ingress") ? g.dst.layer : g.src.layer) ?? "node";
@@ -873,7 +875,7 @@ export class Replayer {
       sourceIps: [...g.srcIps],
       destinationIps: [...g.dstIps],
       destinationNames: [...g.dnsNames],
-      suggestion: this.suggest(g, directions),
+      suggestion: this.suggest(g, directions, usedNames),
     };
     if (g.port !== undefined) out.portNumber = g.port;
     if (g.icmpType !== undefined) out.icmpType = g.icmpType;
@@ -886,7 +888,7 @@ export class Replayer {
   // Suggestions
   // ----------------------------------------------------------------------------------------------------
 
-  private suggest(g: GroupAcc, directions: Direction[]): ReplaySuggestion {
+  private suggest(g: GroupAcc, directions: Direction[], usedNames: Set<string>): ReplaySuggestion {
     const notes: string[] = [];
     const policies: CiliumPolicyObject[] = [];
     const what = `${g.src.cls} to reach ${g.dst.cls} on ${g.portText}`;
@@ -914,7 +916,12 @@ export class Replayer {
           ? { ingress: [sectionRule as IngressRule] }
           : { egress: [sectionRule as EgressRule] }),
       };
-      const name = policyName(g, d, directions.length > 1);
+      const base = policyName(g, d, directions.length > 1);
+      const scope = subject.kind === "host" ? "" : (subject.namespace as string);
+      let name = base;
+      for (let i = 2; usedNames.has(`${scope}/${name}`); i++)
+        name = `${base.slice(0, 60 - String(i).length).replace(/-+$/, "")}-${i}`;
+      usedNames.add(`${scope}/${name}`);
       policies.push(
         subject.kind === "host"
           ? {

@@ -1,59 +1,10 @@
-// Where the verifier's inputs come from: a stack (rendered offline under mocks), a render directory
-// written by `npm run render -- --out`, or plain YAML files of Cilium policies.
+// Where the verifier's inputs come from: objects (objects.ts), or a stack of this project rendered
+// offline under Pulumi mocks.
 
-import * as fs from "fs";
-import * as path from "path";
-import * as YAML from "yaml";
 import { loadStackConfig, recordCastle, renderedObjects } from "../lib/offline/render";
-import { CCNP_KIND, CNP_KIND } from "../lib/cilium/policy";
-import { modelFromObjects } from "./model";
-import { castleTopology } from "./topology";
-import type { CiliumPolicyObject, Topology } from "./engine";
-import type { InfraRole } from "../components/layers/infra/roles";
+import { CastleInputs, fromObjects } from "./objects";
 
-type Obj = Record<string, any>;
-
-export interface CastleInputs {
-  /** What the inputs were read from, for messages. */
-  source: string;
-  policies: CiliumPolicyObject[];
-  topology: Topology;
-  auditMode: boolean;
-  /** Cilium's hostFirewall.enabled: without it host policies are not enforced at all. */
-  hostFirewall: boolean;
-  userNamespaces: { name: string; exposed: boolean; metrics: boolean }[];
-  jumphostCidrs: string[];
-  /** The infra roles; role `r` is modelled as the pod `role:<r.name>`. */
-  roles: InfraRole[];
-}
-
-export const isCiliumPolicy = (o: Obj): o is CiliumPolicyObject =>
-  o?.apiVersion === "cilium.io/v2" && (o.kind === CNP_KIND || o.kind === CCNP_KIND);
-
-/** The Cilium chart's values, from the render's `helm/kube-system/cilium.values.yaml` object. */
-function ciliumValues(objects: Obj[]): Obj | undefined {
-  return objects.find((o) => o.chart === "cilium" && o.values)?.values;
-}
-
-/** The castle's inputs from its Kubernetes objects (policies, Namespaces, the castle-model ConfigMap). */
-export function fromObjects(objects: Obj[], source: string): CastleInputs {
-  const model = modelFromObjects(objects);
-  if (!model) {
-    throw new Error(
-      `${source}: no kube-system/castle-model ConfigMap, so node roles, infra roles and jumphosts are unknown; render the stack with this version of cilium-castle`,
-    );
-  }
-  return {
-    source,
-    policies: objects.filter(isCiliumPolicy),
-    topology: castleTopology(model),
-    auditMode: model.policyAuditMode,
-    hostFirewall: ciliumValues(objects)?.hostFirewall?.enabled === true,
-    userNamespaces: model.userNamespaces,
-    jumphostCidrs: model.jumphostCidrs,
-    roles: model.roles,
-  };
-}
+export * from "./objects";
 
 /** A stack, rendered offline with its config file. */
 export async function fromStack(stack: string): Promise<CastleInputs> {
@@ -62,26 +13,4 @@ export async function fromStack(stack: string): Promise<CastleInputs> {
     renderedObjects(rec).map((o) => o.object),
     `stack ${stack}`,
   );
-}
-
-/** Every YAML document under a directory (or in a file), recursively, in a stable order. */
-export function readYamlObjects(target: string): Obj[] {
-  const files: string[] = [];
-  const walk = (p: string): void => {
-    if (fs.statSync(p).isDirectory()) {
-      for (const f of fs.readdirSync(p).sort()) walk(path.join(p, f));
-    } else if (/\.ya?ml$/.test(p)) files.push(p);
-  };
-  if (!fs.existsSync(target)) throw new Error(`${target} does not exist`);
-  walk(target);
-  return files.flatMap((f) =>
-    YAML.parseAllDocuments(fs.readFileSync(f, "utf8"))
-      .map((d) => d.toJS() as Obj)
-      .filter((o) => o && typeof o === "object"),
-  );
-}
-
-/** A render directory written by `npm run render -- --out <dir>`. */
-export function fromRenderDir(dir: string): CastleInputs {
-  return fromObjects(readYamlObjects(dir), dir);
 }

@@ -3,7 +3,7 @@
 
 import type { CastleConfig } from "../config/castleConfig";
 import { CONTROL_PLANE_ROLE_LABEL, INFRA_ROLE_LABEL, kindNodeNames } from "../components/cluster/kindConfig";
-import { infraNamespaceLabels } from "../components/layers/infra/infraLayer";
+import { infraNamespaceLabels } from "../components/layers/infra/roles";
 import { parseCidr, formatIp } from "../lib/net/cidr";
 import { POD_NAMESPACE_LABEL } from "../lib/cilium/policy";
 import type { Endpoint, NodeRole, Topology, TopologyNode } from "./engine";

@@ -4,7 +4,7 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { checkCastle } from "../../verifier/check";
 import { MODEL_CONFIGMAP } from "../../verifier/model";
-import { fromObjects } from "../../verifier/sources";
+import { fromObjects } from "../../verifier/objects";
 import { Obj, RELEASE_TYPE, violation } from "../lib";
 
 /** The stack's Kubernetes objects as a render holds them; a Helm release contributes its chart and values. */

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -124,6 +124,14 @@ describe("policy pack: layout", () => {
     const index = fs.readFileSync(path.join(PACK_DIR, "index.ts"), "utf8");
     assert.match(index, /new PolicyPack\(PACK_NAME, \{ policies \}\)/);
     assert.equal(PACK_NAME, "cilium-castle");
+  });
+
+  it("loads none of the program's providers: the pack runs with its own node_modules", () => {
+    const script = `require("ts-node").register({ transpileOnly: true }); require(${JSON.stringify(path.join(PACK_DIR, "policies.ts"))});
+      console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /@pulumi[\\/](kubernetes|command)|offline[\\/]|castle\\.ts$/.test(k))));`;
+    const out = spawnSync(process.execPath, ["-e", script], { cwd: PACK_DIR, encoding: "utf8" });
+    assert.equal(out.status, 0, out.stderr);
+    assert.deepEqual(JSON.parse(out.stdout), []);
   });
 
   it("every policy has a unique name, a description and an explicit level", () => {

@@ -2,20 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { ClusterPlacement, inCluster } from "../../../lib/pulumi/inCluster";
 import { createPolicies } from "../policyResources";
-import { InfraRole, infraNamespaces, PREEXISTING_NAMESPACES } from "./roles";
+import { InfraRole, infraNamespaceLabels, PREEXISTING_NAMESPACES } from "./roles";
 import { buildInfraPolicies } from "./spec";
 
 export interface InfraLayerArgs {
   placement: ClusterPlacement;
   crdGate: pulumi.Resource;
   roles: InfraRole[];
-}
-
-/** Labels each infra namespace must carry, merged over its roles. */
-export function infraNamespaceLabels(roles: InfraRole[]): Map<string, Record<string, string>> {
-  const labels = new Map<string, Record<string, string>>(infraNamespaces(roles).map((ns) => [ns, {}]));
-  for (const r of roles) Object.assign(labels.get(r.namespace)!, r.namespaceLabels ?? {});
-  return labels;
 }
 
 /** The inner walls around the infrastructure namespaces: their namespaces, labels and policies. */

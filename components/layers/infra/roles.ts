@@ -193,3 +193,10 @@ export const DEFAULT_INFRA_ROLES: InfraRole[] = [
 export function infraNamespaces(roles: InfraRole[]): string[] {
   return [...new Set([...PREEXISTING_NAMESPACES, ...roles.map((r) => r.namespace)])].sort();
 }
+
+/** Labels each infra namespace must carry, merged over its roles. */
+export function infraNamespaceLabels(roles: InfraRole[]): Map<string, Record<string, string>> {
+  const labels = new Map<string, Record<string, string>>(infraNamespaces(roles).map((ns) => [ns, {}]));
+  for (const r of roles) Object.assign(labels.get(r.namespace)!, r.namespaceLabels ?? {});
+  return labels;
+}

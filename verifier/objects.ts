@@ -1,0 +1,77 @@
+// The verifier's inputs from Kubernetes objects: a render directory written by `npm run render -- --out`,
+// plain YAML files of Cilium policies, or a stack's resources. No Pulumi here: the policy pack imports it.
+
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { CCNP_KIND, CNP_KIND } from "../lib/cilium/policy";
+import { modelFromObjects } from "./model";
+import { castleTopology } from "./topology";
+import type { CiliumPolicyObject, Topology } from "./engine";
+import type { InfraRole } from "../components/layers/infra/roles";
+
+type Obj = Record<string, any>;
+
+export interface CastleInputs {
+  /** What the inputs were read from, for messages. */
+  source: string;
+  policies: CiliumPolicyObject[];
+  topology: Topology;
+  auditMode: boolean;
+  /** Cilium's hostFirewall.enabled: without it host policies are not enforced at all. */
+  hostFirewall: boolean;
+  userNamespaces: { name: string; exposed: boolean; metrics: boolean }[];
+  jumphostCidrs: string[];
+  /** The infra roles; role `r` is modelled as the pod `role:<r.name>`. */
+  roles: InfraRole[];
+}
+
+export const isCiliumPolicy = (o: Obj): o is CiliumPolicyObject =>
+  o?.apiVersion === "cilium.io/v2" && (o.kind === CNP_KIND || o.kind === CCNP_KIND);
+
+/** The Cilium chart's values, from the render's `helm/kube-system/cilium.values.yaml` object. */
+function ciliumValues(objects: Obj[]): Obj | undefined {
+  return objects.find((o) => o.chart === "cilium" && o.values)?.values;
+}
+
+/** The castle's inputs from its Kubernetes objects (policies, Namespaces, the castle-model ConfigMap). */
+export function fromObjects(objects: Obj[], source: string): CastleInputs {
+  const model = modelFromObjects(objects);
+  if (!model) {
+    throw new Error(
+      `${source}: no kube-system/castle-model ConfigMap, so node roles, infra roles and jumphosts are unknown; render the stack with this version of cilium-castle`,
+    );
+  }
+  return {
+    source,
+    policies: objects.filter(isCiliumPolicy),
+    topology: castleTopology(model),
+    auditMode: model.policyAuditMode,
+    hostFirewall: ciliumValues(objects)?.hostFirewall?.enabled === true,
+    userNamespaces: model.userNamespaces,
+    jumphostCidrs: model.jumphostCidrs,
+    roles: model.roles,
+  };
+}
+
+/** Every YAML document under a directory (or in a file), recursively, in a stable order. */
+export function readYamlObjects(target: string): Obj[] {
+  const files: string[] = [];
+  const walk = (p: string): void => {
+    if (fs.statSync(p).isDirectory()) {
+      for (const f of fs.readdirSync(p).sort()) walk(path.join(p, f));
+    } else if (/\.ya?ml$/.test(p)) files.push(p);
+  };
+  if (!fs.existsSync(target)) throw new Error(`${target} does not exist`);
+  walk(target);
+  return files.flatMap((f) =>
+    YAML.parseAllDocuments(fs.readFileSync(f, "utf8"))
+      .map((d) => d.toJS() as Obj)
+      .filter((o) => o && typeof o === "object"),
+  );
+}
+
+/** A render directory written by `npm run render -- --out <dir>`. */
+export function fromRenderDir(dir: string): CastleInputs {
+  return fromObjects(readYamlObjects(dir), dir);
+}
