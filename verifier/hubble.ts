@@ -102,6 +102,9 @@ const EPHEMERAL_PORT_MIN = 32768;
 const ICMP4_REPLY_TYPES = new Set([0, 14, 16, 18]);
 const ICMP6_REPLY_TYPES = new Set([129]);
 
+/** A Verdict enum value by name (FORWARDED, DROPPED, AUDIT, ...), for encoders that print numbers. */
+export const verdictName = (v: unknown): string | undefined => enumName(v, VERDICTS);
+
 const enumName = (v: unknown, names: string[]): string | undefined =>
   typeof v === "number" ? (names[v] ?? String(v)) : typeof v === "string" ? v : undefined;
 

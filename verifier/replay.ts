@@ -5,7 +5,8 @@
 // Streaming: lines are read one at a time and only aggregates are kept (counters, one entry per group,
 // bounded caches), so a capture of millions of lines is never held in memory. Per line the cost is one
 // JSON.parse plus a few map lookups: endpoints are mapped once per distinct (labels, namespace, node) and
-// verdicts computed once per (source endpoint, destination endpoint, protocol, port).
+// verdicts computed once per (source endpoint, destination endpoint, protocol, port); replies Hubble marks
+// as such are counted without being parsed; the flow object is reused from line to line.
 //
 // Judged as if enforced: the engine runs with audit mode off whatever the stack says, because the question
 // is what turning audit mode off would break. Replies are not judged (they follow their connection's
@@ -33,7 +34,7 @@ import {
   TopologyNode,
   Verdict,
 } from "./engine";
-import { EndpointRef, HubbleLineParser, RESERVED_IDENTITIES, ReplayFlow } from "./hubble";
+import { EndpointRef, HubbleLineParser, RESERVED_IDENTITIES, ReplayFlow, verdictName } from "./hubble";
 import type { CastleInputs } from "./sources";
 
 export type ReplayLayer = "user" | "infra" | "node";
@@ -191,6 +192,8 @@ interface Skip {
   skip: string;
 }
 
+const UNRESOLVED: Skip = { skip: "identity not resolved: a pod reported as reserved:world" };
+
 /** Marks a label set that names a world peer: resolved per address. */
 const WORLD = Symbol("world");
 type Classified = EpInfo | Skip | typeof WORLD;
@@ -267,6 +270,19 @@ const portText = (protocol: FlowProtocol, port?: number, icmpType?: number): str
     : `${port ?? 0}/${protocol}`;
 
 const refText = (r: PolicyRef): string => (r.namespace ? `${r.namespace}/${r.name}` : r.name);
+
+/** The flow's `"verdict":` value read from the raw line (a name, or an enum number). */
+function verdictIn(text: string): string {
+  const at = text.indexOf('"verdict":');
+  if (at < 0) return "VERDICT_UNKNOWN";
+  const from = at + '"verdict":'.length;
+  if (text.charCodeAt(from) === 34 /* " */) {
+    const end = text.indexOf('"', from + 1);
+    return end < 0 ? "VERDICT_UNKNOWN" : text.slice(from + 1, end);
+  }
+  const v = parseInt(text.slice(from, from + 3), 10);
+  return (Number.isNaN(v) ? undefined : verdictName(v)) ?? "VERDICT_UNKNOWN";
+}
 
 function sameStrings(a: string[], b: string[]): boolean {
   if (a === b) return true;
@@ -399,6 +415,7 @@ export class Replayer {
   line(text: string): void {
     const n = ++this.totals.linesRead;
     if (n % PROGRESS_EVERY === 0 && this.opts.progress) this.opts.progress(n);
+    if (this.reply(text)) return;
     const p = this.parser.parse(text);
     switch (p.kind) {
       case "flow":
@@ -418,6 +435,22 @@ export class Replayer {
         inc(this.totals.hubbleVerdicts, p.verdict ?? "VERDICT_UNKNOWN");
         this.skip(p.reason);
     }
+  }
+
+  /**
+   * Replies are only counted, so a line that says so in Hubble's own words is not parsed: `"is_reply":true`
+   * (or the older `"reply":true` without is_reply). Inside JSON strings quotes are escaped, so the bare
+   * key can only be a field; Flow has no nested is_reply/reply/verdict fields. Its verdict is read in place.
+   */
+  private reply(text: string): boolean {
+    if (text.lastIndexOf('"is_reply":true') < 0) {
+      if (text.indexOf('"reply":true') < 0 || text.indexOf('"is_reply":') >= 0) return false;
+    }
+    const t = this.totals;
+    t.flows++;
+    t.replies++;
+    inc(t.hubbleVerdicts, verdictIn(text));
+    return true;
   }
 
   private skip(reason: string): void {
@@ -669,9 +702,7 @@ export class Replayer {
   private finish(c: Classified, ref: EndpointRef): EpInfo | Skip {
     if (c !== WORLD) return c;
     // Hubble sometimes labels a pod it could not resolve (L7 events) as world, with its namespace and name.
-    if (ref.namespace !== undefined && ref.podName !== undefined) {
-      return { skip: "identity not resolved: a pod reported as reserved:world" };
-    }
+    if (ref.namespace !== undefined && ref.podName !== undefined) return UNRESOLVED;
     return this.world(ref.ip);
   }
 
