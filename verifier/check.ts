@@ -98,33 +98,30 @@ export function checkCastle(inputs: CastleInputs): PropertyResult[] {
       ...infraPairs,
     ]),
   );
-  const reachOnly = (label: "exposed" | "metrics", allowedRoles: string[]): Expectation[] =>
+  // Only the role(s) that reach `label` get in (own namespace aside); a namespace both exposed and
+  // metrics is reached by both roles, so each property checks its own roles against the other ones.
+  const onlyRolesReach = (
+    label: "exposed" | "metrics",
+    allowed: string[],
+    otherLabelRoles: string[],
+  ): Expectation[] =>
     reps.flatMap((ns) => [
-      ...allowedRoles.map((r) => tcp(r, web(ns.name), WORKLOAD_PORT, ns[label])),
+      ...allowed.map((r) => tcp(r, web(ns.name), WORKLOAD_PORT, ns[label])),
       ...otherRoles.map((r) => tcp(r, web(ns.name), WORKLOAD_PORT, false)),
+      ...(ns[label === "exposed" ? "metrics" : "exposed"]
+        ? []
+        : otherLabelRoles.map((r) => tcp(r, web(ns.name), WORKLOAD_PORT, false))),
       tcp("world", web(ns.name), WORKLOAD_PORT, false),
       ...jumphosts.map((j) => tcp(j, web(ns.name), WORKLOAD_PORT, false)),
     ]);
-  // A namespace both exposed and metrics is reached by both roles: each property checks its own role.
   results.push(
     run(
       "only the ingress role reaches exposed namespaces",
-      reachOnly("exposed", ingressRoles).concat(
-        reps
-          .filter((n) => !n.metrics)
-          .flatMap((ns) => metricsRoles.map((r) => tcp(r, web(ns.name), WORKLOAD_PORT, false))),
-      ),
+      onlyRolesReach("exposed", ingressRoles, metricsRoles),
     ),
   );
   results.push(
-    run(
-      "only Prometheus reaches metrics namespaces",
-      reachOnly("metrics", metricsRoles).concat(
-        reps
-          .filter((n) => !n.exposed)
-          .flatMap((ns) => ingressRoles.map((r) => tcp(r, web(ns.name), WORKLOAD_PORT, false))),
-      ),
-    ),
+    run("only Prometheus reaches metrics namespaces", onlyRolesReach("metrics", metricsRoles, ingressRoles)),
   );
   const dnsRoles = inputs.roles.filter((r) => r.egressFromEveryPod).map((r) => `role:${r.name}`);
   const pods = [

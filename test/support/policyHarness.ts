@@ -84,6 +84,14 @@ function providerOf(rec: Recording, r: RecordedResource) {
   return p ? { type: p.type, props: p.inputs, urn: p.urn, name: p.name } : undefined;
 }
 
+function resourceArgs(
+  pr: PolicyResource,
+): Omit<PolicyResource, "parent" | "dependencies" | "propertyDependencies"> {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { parent, dependencies, propertyDependencies, ...rest } = pr;
+  return rest;
+}
+
 /** Runs the pack over a recorded stack and returns every violation with its effective enforcement level. */
 export async function runPack(
   policies: Policies,
@@ -140,16 +148,10 @@ export async function runPack(
         for (const v of validators) {
           await v(
             {
-              type: r.type,
-              props: r.inputs,
-              urn: r.urn,
-              name: r.name,
-              opts: options(r),
-              provider: providerOf(rec, r),
+              // What the engine hands a resource policy: no parent or dependency objects.
+              ...resourceArgs(stackResources.get(r.urn)!),
               stackTags,
               getConfig,
-              isType: unsupported,
-              asType: unsupported,
               notApplicable: (reason?: string): never => {
                 throw new Error(`not applicable: ${reason ?? ""}`);
               },

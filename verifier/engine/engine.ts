@@ -668,28 +668,12 @@ export class PolicyEngine {
   evaluate(flow: Flow): Verdict {
     const src = this.ep(flow.from);
     const dst = this.ep(flow.to);
+    const outside = (e: Ep, dir: Direction): DirOutcome =>
+      outcome(false, true, NO_REFS, NO_REFS, NO_REFS, `${e.text} is outside the cluster: no ${dir} policy`);
     const egress =
-      src.kind === "world"
-        ? outcome(
-            false,
-            true,
-            NO_REFS,
-            NO_REFS,
-            NO_REFS,
-            `${src.text} is outside the cluster: no egress policy`,
-          )
-        : this.direction(src, "egress", dst, flow, dst);
+      src.kind === "world" ? outside(src, "egress") : this.direction(src, "egress", dst, flow, dst);
     const ingress =
-      dst.kind === "world"
-        ? outcome(
-            false,
-            true,
-            NO_REFS,
-            NO_REFS,
-            NO_REFS,
-            `${dst.text} is outside the cluster: no ingress policy`,
-          )
-        : this.direction(dst, "ingress", src, flow, dst);
+      dst.kind === "world" ? outside(dst, "ingress") : this.direction(dst, "ingress", src, flow, dst);
 
     if (src === dst) {
       const self = (o: DirOutcome): DirectionResult => ({
