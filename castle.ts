@@ -58,6 +58,7 @@ export function buildCastle(config: CastleConfig): Castle {
     version: config.ciliumVersion,
     values,
     kubeconfig,
+    clusterIdentity: cluster?.identity,
     dependsOn: cluster?.infraNodeLabels ?? [],
   });
 

@@ -1,8 +1,19 @@
 import { strict as assert } from "assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as YAML from "yaml";
-import { buildKindConfig, kindNodeNames, INFRA_ROLE_LABEL } from "../components/cluster/kindConfig";
+import {
+  buildKindConfig,
+  clusterIdentity,
+  kindContainerNames,
+  kindNodeNames,
+  INFRA_ROLE_LABEL,
+} from "../components/cluster/kindConfig";
 import { DEFAULT_KIND_NODE_IMAGE } from "../config/castleConfig";
 import { MASK } from "../lib/offline/recorder";
+import { MOCK_KUBECONFIG } from "../lib/offline/render";
 import { buildStack, byTypeName, one, Recording } from "./harness";
 
 const COMMAND = "command:local:Command";
@@ -21,7 +32,10 @@ describe("cluster: kind config", () => {
   it("is passed on stdin to kind create cluster --config -", () => {
     const create = kindCommand().inputs.create as string;
     assert.match(create, /kind create cluster --name "\$CASTLE_CLUSTER" --config -/);
-    assert.deepEqual(kindCommand().inputs.environment, { CASTLE_CLUSTER: "moat" });
+    assert.deepEqual(kindCommand().inputs.environment, {
+      CASTLE_CLUSTER: "moat",
+      CASTLE_NODES: "moat-control-plane moat-worker moat-worker2 moat-worker3 moat-worker4 moat-worker5",
+    });
   });
 
   it("has one control plane, N tainted infra nodes and M workers", () => {
@@ -97,10 +111,50 @@ describe("cluster: the kind command's lifecycle", () => {
   });
   const cmd = (): ReturnType<typeof one> => one(rec, byTypeName(COMMAND, "castle-kind"), "kind command");
 
-  it("adopts an existing cluster instead of failing", () => {
-    const create = cmd().inputs.create as string;
-    assert.match(create, /kind get clusters .*grep -qx "\$CASTLE_CLUSTER"/);
-    assert.match(create, /kind get kubeconfig --name "\$CASTLE_CLUSTER"\n$/);
+  it("adopts an existing cluster with the configured nodes", () => {
+    const run = runWithStubKind(cmd(), {
+      clusters: ["castle"],
+      nodes: kindContainerNames("castle", DEV_NODES),
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, STUB_KUBECONFIG);
+    assert.match(run.stderr, /already exists with the configured nodes; adopting it/);
+    assert.ok(!run.calls.some((c) => c.startsWith("create")), "kind create is not called");
+  });
+
+  it("refuses to adopt a cluster whose nodes differ from kindNodes, naming both", () => {
+    const run = runWithStubKind(cmd(), {
+      clusters: ["castle"],
+      nodes: ["castle-control-plane", "castle-worker"],
+    });
+    assert.equal(run.status, 1);
+    assert.equal(run.stdout, "", "no kubeconfig: nothing may be created on that cluster");
+    assert.match(
+      run.stderr,
+      /kind cluster castle already exists with nodes \[ castle-control-plane castle-worker \] but this stack's kindNodes give \[ castle-control-plane castle-worker castle-worker2 castle-worker3 \]\. Delete it with 'kind delete cluster --name castle', or set kindNodes to match it/,
+    );
+  });
+
+  it("creates a new cluster from the config on stdin, without touching the user's kubeconfig", () => {
+    const run = runWithStubKind(cmd(), { clusters: [], nodes: [] });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, STUB_KUBECONFIG);
+    const create = run.calls.find((c) => c.startsWith("create cluster"));
+    assert.match(create ?? "", /^create cluster --name castle --config - --kubeconfig \/\S+\/kubeconfig$/);
+    assert.equal(run.stdin, cmd().inputs.stdin, "kind got the generated config on stdin");
+    assert.ok(!fs.existsSync(path.dirname(create!.split(" ").pop()!)), "the scratch kubeconfig is removed");
+  });
+
+  it("deletes through a scratch kubeconfig too", () => {
+    const run = runWithStubKind(
+      { ...cmd(), inputs: { ...cmd().inputs, create: cmd().inputs.delete } },
+      {
+        clusters: ["castle"],
+        nodes: [],
+      },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.calls.join("\n"), /^delete cluster --name castle --kubeconfig \/\S+\/kubeconfig$/m);
   });
 
   it("deletes the cluster, before any replacement, and is replaced when the kind config changes", () => {
@@ -119,7 +173,9 @@ describe("cluster: the kind command's lifecycle", () => {
 
   it("gives the Kubernetes provider a clusterIdentifier and the kubeconfig", () => {
     const provider = one(rec, (r) => r.type === PROVIDER, "kubernetes provider");
-    assert.equal(provider.inputs.clusterIdentifier, "kind-castle");
+    // The identifier names the cluster instance (a hash of its CA), so a recreated cluster replaces the
+    // provider and every object on it.
+    assert.equal(provider.inputs.clusterIdentifier, `kind-castle-${clusterIdentity(MOCK_KUBECONFIG)}`);
     assert.ok(provider.dependencies.includes(cmd().urn));
     assert.equal(provider.parent, one(rec, (r) => r.type === "castle:cluster:KindCluster", "cluster").urn);
   });
@@ -132,6 +188,34 @@ describe("cluster: the kind command's lifecycle", () => {
       assert.ok(r.provider?.startsWith(provider.urn), `${r.name} uses the cluster provider`);
       assert.equal(r.deletedWith, cmd().urn, `${r.name} is deletedWith the cluster`);
     }
+  });
+});
+
+describe("cluster: identity", () => {
+  const kubeconfig = (ca: string, user: string): string =>
+    YAML.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        { name: "kind-castle", cluster: { server: "https://127.0.0.1:1", "certificate-authority-data": ca } },
+      ],
+      users: [{ name: "kind-castle", user: { token: user } }],
+    });
+
+  it("is the cluster's CA: a new cluster of the same name is a new identity, a new client key is not", () => {
+    assert.equal(clusterIdentity(kubeconfig("Q0Ex", "a")), clusterIdentity(kubeconfig("Q0Ex", "b")));
+    assert.notEqual(clusterIdentity(kubeconfig("Q0Ex", "a")), clusterIdentity(kubeconfig("Q0Ey", "a")));
+    assert.match(clusterIdentity(kubeconfig("Q0Ex", "a")), /^[0-9a-f]{12}$/);
+  });
+
+  it("lists kind's load balancer among the nodes of a cluster with several control planes", () => {
+    assert.deepEqual(kindContainerNames("c", { controlPlane: 2, infra: 1, workers: 1 }), [
+      "c-control-plane",
+      "c-control-plane2",
+      "c-external-load-balancer",
+      "c-worker",
+      "c-worker2",
+    ]);
   });
 });
 
@@ -157,3 +241,50 @@ describe("cluster: existing clusters", () => {
     assert.equal(provider.maskedInputs.kubeconfig, MASK);
   });
 });
+
+const DEV_NODES = { controlPlane: 1, infra: 1, workers: 2 };
+const STUB_KUBECONFIG = "apiVersion: v1\nkind: Config\n# stub\n";
+
+/**
+ * Runs a kind command resource's script with bash and a stub `kind` on PATH that answers `get clusters`
+ * and `get nodes` from the given state and records every call (and create's stdin).
+ */
+function runWithStubKind(
+  resource: { inputs: Record<string, unknown> },
+  state: { clusters: string[]; nodes: string[] },
+): { status: number | null; stdout: string; stderr: string; calls: string[]; stdin: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-stub-kind-"));
+  try {
+    const calls = path.join(dir, "calls");
+    const stdinFile = path.join(dir, "stdin");
+    fs.writeFileSync(
+      path.join(dir, "kind"),
+      `#!/usr/bin/env bash
+echo "$*" >> "${calls}"
+case "$1 $2" in
+  "get clusters") printf '%s\\n' ${state.clusters.join(" ")} ;;
+  "get nodes") printf '%s\\n' ${state.nodes.join(" ")} ;;
+  "get kubeconfig") printf '%s' "${STUB_KUBECONFIG}" ;;
+  "create cluster") cat > "${stdinFile}"; echo "Creating cluster" >&2 ;;
+  "delete cluster") echo "Deleting cluster" >&2 ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+    const inputs = resource.inputs;
+    const res = spawnSync("bash", ["-c", inputs.create as string], {
+      input: (inputs.stdin as string | undefined) ?? "",
+      encoding: "utf8",
+      env: { PATH: `${dir}:${process.env.PATH}`, ...(inputs.environment as Record<string, string>) },
+    });
+    return {
+      status: res.status,
+      stdout: res.stdout,
+      stderr: res.stderr,
+      calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [],
+      stdin: fs.existsSync(stdinFile) ? fs.readFileSync(stdinFile, "utf8") : "",
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

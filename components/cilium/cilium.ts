@@ -11,6 +11,8 @@ export interface CiliumArgs {
   values: HelmValues;
   /** Kubeconfig for the gate's kubectl; undefined means the ambient kubeconfig. */
   kubeconfig?: pulumi.Input<string>;
+  /** Which cluster instance (KindCluster.identity): the gate runs again on a recreated cluster. */
+  clusterIdentity?: pulumi.Input<string>;
   /** Resources the release must wait for, e.g. the infra node labels its tolerations rely on. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -50,8 +52,8 @@ export class Cilium extends pulumi.ComponentResource {
         create: crdGateScript(),
         environment: args.kubeconfig ? { CASTLE_KUBECONFIG: args.kubeconfig } : {},
         logging: "stderr",
-        // Re-check after every Cilium upgrade: a new chart may re-register the CRDs.
-        triggers: [args.version, [...CILIUM_POLICY_CRDS]],
+        // Re-check after every Cilium upgrade (a new chart may re-register the CRDs) and on a new cluster.
+        triggers: [args.version, [...CILIUM_POLICY_CRDS], args.clusterIdentity ?? ""],
       },
       {
         parent: this,
