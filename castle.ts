@@ -56,6 +56,7 @@ export function buildCastle(config: CastleConfig): Castle {
   const cilium = new Cilium(`${config.clusterName}-cilium`, {
     placement,
     version: config.ciliumVersion,
+    chartMirror: config.chartMirror,
     values,
     kubeconfig,
     clusterIdentity: cluster?.identity,
@@ -71,7 +72,12 @@ export function buildCastle(config: CastleConfig): Castle {
     roles: config.roles,
     policyAuditMode: config.policyAuditMode,
   });
-  const infra = new InfraLayer(`${config.clusterName}-infra`, { placement, crdGate, roles: config.roles });
+  const infra = new InfraLayer(`${config.clusterName}-infra`, {
+    placement,
+    crdGate,
+    roles: config.roles,
+    ownsNamespaces: config.clusterProvider === "kind",
+  });
   const users = config.userNamespaces.map(
     (ns) => new UserNamespace(`${config.clusterName}-user-${ns.name}`, { placement, crdGate, namespace: ns }),
   );
@@ -93,6 +99,9 @@ export function buildCastle(config: CastleConfig): Castle {
         placement,
         roles: config.roles,
         userNamespaces: config.userNamespaces,
+        chartMirror: config.chartMirror,
+        infraPlacement: config.clusterProvider === "kind" ? "required" : "preferred",
+        chartValues: config.demoChartValues,
         dependsOn: [infra, ...users],
       })
     : undefined;

@@ -5,6 +5,14 @@
 // JSON), from a stack YAML file (offline render, tests) they are already typed. `coerce*` accepts both.
 
 import { parseCidr } from "../lib/net/cidr";
+import {
+  ChartMirror,
+  ChartRef,
+  ciliumChart,
+  DEMO_CHART_REFS,
+  missingFromMirror,
+  parseChartMirror,
+} from "../lib/helm/charts";
 import type { InfraRole } from "../components/layers/infra/roles";
 import { infraNamespaces } from "../components/layers/infra/roles";
 import { parseInfraRoles } from "./infraRoles";
@@ -55,6 +63,10 @@ export interface CastleConfig {
   userNamespaces: UserNamespaceConfig[];
   installDemo: boolean;
   kubeconfig: SecretValue | undefined;
+  /** Where the charts come from; undefined means their public repositories. */
+  chartMirror: ChartMirror | undefined;
+  /** Extra Helm values per demo release, deep-merged over the demo's own. */
+  demoChartValues: Record<string, Record<string, unknown>>;
   /** The effective infra roles: defaults, `ingressController` and `infraRoles` applied. */
   roles: InfraRole[];
 }
@@ -80,6 +92,8 @@ export const DEFAULTS = {
   userNamespaces: [] as UserNamespaceConfig[],
   installDemo: false,
   kubeconfig: "",
+  chartMirror: "",
+  demoChartValues: {} as Record<string, Record<string, unknown>>,
   ingressController: {} as { namespace?: string; podLabels?: Record<string, string> },
   infraRoles: [] as unknown[],
 } as const;
@@ -448,6 +462,30 @@ export function parseCastleConfig(raw: RawConfig): CastleConfig {
     );
   }
 
+  const mirrorText = coerceString(p, "chartMirror", raw.chartMirror, `pulumi config rm chartMirror`) ?? "";
+  const mirrorParse = parseChartMirror(mirrorText);
+  let chartMirror: ChartMirror | undefined;
+  if (!mirrorParse.ok) {
+    p.add("chartMirror", mirrorText, mirrorParse.what, mirrorParse.fix);
+  } else {
+    chartMirror = mirrorParse.mirror;
+    const charts: ChartRef[] = [
+      ciliumChart(ciliumVersion),
+      ...(installDemo ? Object.values(DEMO_CHART_REFS) : []),
+    ];
+    const missing = missingFromMirror(chartMirror, charts);
+    if (missing.length > 0) {
+      p.add(
+        "chartMirror",
+        mirrorText,
+        `the folder lacks ${missing.join(", ")}`,
+        `put the archives there (helm pull <repo>/<chart> --version <version> -d ${mirrorText}), or point chartMirror at the folder that has them`,
+      );
+    }
+  }
+
+  const demoChartValues = parseDemoChartValues(p, raw.demoChartValues);
+
   if (p.list.length > 0) throw new CastleConfigError(p.list);
   return {
     clusterName,
@@ -462,6 +500,40 @@ export function parseCastleConfig(raw: RawConfig): CastleConfig {
     userNamespaces,
     installDemo,
     kubeconfig,
+    chartMirror,
+    demoChartValues,
     roles,
   };
+}
+
+function parseDemoChartValues(p: Problems, raw: unknown): Record<string, Record<string, unknown>> {
+  const v = fromJsonText(raw);
+  if (v === undefined) return {};
+  const releases = Object.keys(DEMO_CHART_REFS);
+  if (!isPlainObject(v)) {
+    p.add(
+      "demoChartValues",
+      v,
+      `expected an object of Helm values per demo release (${releases.join(", ")}), got ${typeName(v)}`,
+      `pulumi config set --path 'demoChartValues.ingress-nginx.controller.replicaCount' 2`,
+    );
+    return {};
+  }
+  checkKnownKeys(p, "demoChartValues", v, releases);
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const r of releases) {
+    const values = v[r];
+    if (values === undefined) continue;
+    if (!isPlainObject(values)) {
+      p.add(
+        `demoChartValues.${r}`,
+        values,
+        `expected an object of Helm values, got ${typeName(values)}`,
+        `pulumi config set --path 'demoChartValues.${r}.<key>' <value>`,
+      );
+      continue;
+    }
+    out[r] = values;
+  }
+  return out;
 }

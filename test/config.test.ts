@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import * as os from "os";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -279,5 +280,83 @@ describe("config: bad input is refused with key, value and fix", () => {
       (e: unknown) => e instanceof CastleConfigError,
     );
     assert.equal(registered, -1);
+  });
+});
+
+describe("config: chart mirror", () => {
+  const sharedCharts = (): string => {
+    // One folder with the Cilium archive and the demo's, as a mirror would hold them.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-mirror-"));
+    for (const f of [
+      "cilium-1.19.5.tgz",
+      "ingress-nginx-4.15.1.tgz",
+      "prometheus-27.42.2.tgz",
+      "metrics-server-3.13.0.tgz",
+    ]) {
+      fs.writeFileSync(path.join(dir, f), "");
+    }
+    return dir;
+  };
+
+  it("takes an absolute folder, oci:// and http(s):// and defaults to the public repositories", () => {
+    const dir = sharedCharts();
+    assert.deepEqual(parseCastleConfig({ chartMirror: dir, installDemo: true }).chartMirror, {
+      kind: "folder",
+      path: dir,
+    });
+    assert.deepEqual(parseCastleConfig({ chartMirror: "oci://registry.corp:5000/charts/" }).chartMirror, {
+      kind: "oci",
+      url: "oci://registry.corp:5000/charts",
+    });
+    assert.deepEqual(parseCastleConfig({ chartMirror: "https://charts.corp/helm" }).chartMirror, {
+      kind: "http",
+      url: "https://charts.corp/helm",
+    });
+    assert.equal(parseCastleConfig({}).chartMirror, undefined);
+  });
+
+  it("a relative folder, a missing folder, credentials in a URL and a bad OCI path are refused", () => {
+    assertOneProblem({ chartMirror: "charts" }, "chartMirror", "absolute path", `realpath charts`);
+    assertOneProblem({ chartMirror: "/nonexistent/charts" }, "chartMirror", "no such folder");
+    assertOneProblem(
+      { chartMirror: "https://user:pw@charts.corp/" },
+      "chartMirror",
+      "credentials in the URL would be stored in the stack file in clear text",
+    );
+    assertOneProblem({ chartMirror: "oci://" }, "chartMirror", "not an OCI registry path");
+  });
+
+  it("a folder without the archives the stack installs names each missing one", () => {
+    const dir = sharedCharts();
+    fs.rmSync(path.join(dir, "prometheus-27.42.2.tgz"));
+    parseCastleConfig({ chartMirror: dir }); // without the demo, only Cilium is needed
+    assertOneProblem(
+      { chartMirror: dir, installDemo: true },
+      "chartMirror",
+      "the folder lacks prometheus-27.42.2.tgz",
+      "helm pull",
+    );
+    assertOneProblem({ chartMirror: dir, ciliumVersion: "1.20.0" }, "the folder lacks cilium-1.20.0.tgz");
+  });
+});
+
+describe("config: demo chart values", () => {
+  it("are objects keyed by demo release", () => {
+    assert.deepEqual(
+      parseCastleConfig({
+        demoChartValues: { "ingress-nginx": { controller: { admissionWebhooks: { enabled: false } } } },
+      }).demoChartValues,
+      { "ingress-nginx": { controller: { admissionWebhooks: { enabled: false } } } },
+    );
+    assertOneProblem(
+      { demoChartValues: { traefik: {} } },
+      "demoChartValues.traefik",
+      'unknown key "traefik"',
+    );
+    assertOneProblem(
+      { demoChartValues: { prometheus: "x" } },
+      "demoChartValues.prometheus",
+      "expected an object",
+    );
   });
 });

@@ -1,4 +1,7 @@
 import { strict as assert } from "assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { buildStack, devRawConfig, Recording, RecordedResource, ancestors } from "./harness";
 import { CCNP_TYPE, CNP_TYPE, LAYER_LABEL } from "../lib/cilium/policy";
 import { crdSchemaErrors, modelErrors } from "./support/ciliumSchemas";
@@ -596,5 +599,140 @@ describe("layers: workshop demo", () => {
     const plain = await buildStack({ ...devRawConfig(), installDemo: false });
     assert.equal(plain.ofType("kubernetes:helm.sh/v3:Release").length, 1);
     assert.equal(plain.ofType("kubernetes:apps/v1:Deployment").length, 0);
+  });
+});
+
+describe("layers: charts from a mirror, demo on an existing cluster", () => {
+  const mirror = (): string => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-mirror-"));
+    for (const f of [
+      "cilium-1.19.5.tgz",
+      "ingress-nginx-4.15.1.tgz",
+      "prometheus-27.42.2.tgz",
+      "metrics-server-3.13.0.tgz",
+    ]) {
+      fs.writeFileSync(path.join(dir, f), "");
+    }
+    return dir;
+  };
+  const releaseArgs = (rec: Recording): Obj[] =>
+    rec
+      .ofType("kubernetes:helm.sh/v3:Release")
+      .map((r) => ({
+        name: r.inputs.name,
+        chart: r.inputs.chart,
+        version: r.inputs.version,
+        repo: (r.inputs.repositoryOpts as Obj)?.repo,
+      }))
+      .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+
+  it("installs every chart from a folder of archives, with no repository", async () => {
+    const dir = mirror();
+    const rec = await buildStack({ ...devRawConfig(), chartMirror: dir }, "dev");
+    assert.deepEqual(releaseArgs(rec), [
+      { name: "cilium", chart: path.join(dir, "cilium-1.19.5.tgz"), version: undefined, repo: undefined },
+      {
+        name: "ingress-nginx",
+        chart: path.join(dir, "ingress-nginx-4.15.1.tgz"),
+        version: undefined,
+        repo: undefined,
+      },
+      {
+        name: "metrics-server",
+        chart: path.join(dir, "metrics-server-3.13.0.tgz"),
+        version: undefined,
+        repo: undefined,
+      },
+      {
+        name: "prometheus",
+        chart: path.join(dir, "prometheus-27.42.2.tgz"),
+        version: undefined,
+        repo: undefined,
+      },
+    ]);
+  });
+
+  it("installs from an OCI registry or an HTTP chart repository at the pinned versions", async () => {
+    const oci = await buildStack({ ...devRawConfig(), chartMirror: "oci://registry.corp/charts" }, "dev");
+    assert.deepEqual(releaseArgs(oci)[0], {
+      name: "cilium",
+      chart: "oci://registry.corp/charts/cilium",
+      version: "1.19.5",
+      repo: undefined,
+    });
+    const http = await buildStack({ ...devRawConfig(), chartMirror: "https://charts.corp/" }, "dev");
+    assert.deepEqual(releaseArgs(http)[2], {
+      name: "metrics-server",
+      chart: "metrics-server",
+      version: "3.13.0",
+      repo: "https://charts.corp/",
+    });
+  });
+
+  it("on an existing cluster, labels the infra namespaces with patches instead of owning them", async () => {
+    const rec = await buildStack({ ...devRawConfig(), clusterProvider: "existing" }, "dev");
+    assert.equal(
+      rec
+        .ofType("kubernetes:core/v1:Namespace")
+        .filter((n) => ["ingress-nginx", "monitoring"].includes((n.inputs.metadata as Obj).name)).length,
+      0,
+      "no owned infra Namespace: it may exist already (AlreadyExists)",
+    );
+    const patched = rec
+      .ofType("kubernetes:core/v1:NamespacePatch")
+      .map((n) => (n.inputs.metadata as Obj).name);
+    assert.deepEqual(patched.sort(), ["ingress-nginx", "kube-system", "monitoring"]);
+    // Policies in those namespaces wait for the patch that makes sure the namespace exists.
+    const nginxPatch = rec
+      .ofType("kubernetes:core/v1:NamespacePatch")
+      .find((n) => (n.inputs.metadata as Obj).name === "ingress-nginx")!;
+    const allToNginx = rec.resources.find((r) => r.name.endsWith("-ingress-nginx-all-to-nginx"))!;
+    assert.ok(allToNginx.dependencies.includes(nginxPatch.urn));
+    // User namespaces are the castle's own on every cluster.
+    assert.deepEqual(
+      rec
+        .ofType("kubernetes:core/v1:Namespace")
+        .map((n) => (n.inputs.metadata as Obj).name)
+        .sort(),
+      ["demo-batch", "demo-shop"],
+    );
+  });
+
+  it("places the demo's infra pods on infra nodes: required on kind, preferred on an existing cluster", async () => {
+    const metricsValues = (rec: Recording): Obj =>
+      rec.ofType("kubernetes:helm.sh/v3:Release").find((r) => r.inputs.name === "metrics-server")!.inputs
+        .values as Obj;
+    const kind = metricsValues(await buildStack(devRawConfig(), "dev"));
+    assert.deepEqual(kind.nodeSelector, { "node-role.kubernetes.io/infra": "" });
+    const existing = metricsValues(
+      await buildStack({ ...devRawConfig(), clusterProvider: "existing" }, "dev"),
+    );
+    assert.equal(existing.nodeSelector, undefined, "a cluster without infra nodes still runs the demo");
+    assert.deepEqual(
+      existing.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].preference,
+      {
+        matchExpressions: [{ key: "node-role.kubernetes.io/infra", operator: "Exists" }],
+      },
+    );
+    assert.deepEqual(existing.tolerations, kind.tolerations);
+  });
+
+  it("creates Ingresses after the ingress-nginx release whose webhook admits them, and merges demoChartValues", async () => {
+    const rec = await buildStack(
+      {
+        ...devRawConfig(),
+        demoChartValues: { "ingress-nginx": { controller: { admissionWebhooks: { enabled: false } } } },
+      },
+      "dev",
+    );
+    const nginx = rec.ofType("kubernetes:helm.sh/v3:Release").find((r) => r.inputs.name === "ingress-nginx")!;
+    const ingress = rec.ofType("kubernetes:networking.k8s.io/v1:Ingress")[0]!;
+    assert.ok(ingress.dependencies.includes(nginx.urn));
+    const controller = (nginx.inputs.values as Obj).controller;
+    assert.deepEqual(controller.admissionWebhooks, {
+      enabled: false,
+      patch: controller.admissionWebhooks.patch,
+    });
+    assert.equal(controller.hostPort.enabled, true, "the demo's own values stay");
   });
 });

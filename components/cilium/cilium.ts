@@ -2,12 +2,16 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import { ClusterPlacement, inCluster } from "../../lib/pulumi/inCluster";
-import { CILIUM_CHART, CILIUM_NAMESPACE, CILIUM_RELEASE_NAME, CILIUM_REPOSITORY, HelmValues } from "./values";
+import { ChartMirror, ciliumChart, releaseChart } from "../../lib/helm/charts";
+import type { HelmValues } from "../../lib/helm/values";
+import { CILIUM_NAMESPACE, CILIUM_RELEASE_NAME } from "./values";
 import { CILIUM_POLICY_CRDS, crdGateScript } from "./crdGate";
 
 export interface CiliumArgs {
   placement: ClusterPlacement;
   version: string;
+  /** Where the chart comes from; undefined means https://helm.cilium.io/. */
+  chartMirror?: ChartMirror;
   values: HelmValues;
   /** Kubeconfig for the gate's kubectl; undefined means the ambient kubeconfig. */
   kubeconfig?: pulumi.Input<string>;
@@ -35,10 +39,8 @@ export class Cilium extends pulumi.ComponentResource {
       `${name}-release`,
       {
         name: CILIUM_RELEASE_NAME,
-        chart: CILIUM_CHART,
-        version: args.version,
+        ...releaseChart(ciliumChart(args.version), args.chartMirror),
         namespace: CILIUM_NAMESPACE,
-        repositoryOpts: { repo: CILIUM_REPOSITORY },
         values: args.values,
         // First pulls of the agent images on a laptop take minutes.
         timeout: 900,

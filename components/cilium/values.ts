@@ -2,9 +2,8 @@
 // checks each key path against the chart's values.yaml so a typo cannot pass silently.
 
 import type { CastleConfig } from "../../config/castleConfig";
+import { deepMerge, HelmValues, isPlainValues } from "../../lib/helm/values";
 
-export const CILIUM_CHART = "cilium";
-export const CILIUM_REPOSITORY = "https://helm.cilium.io/";
 export const CILIUM_RELEASE_NAME = "cilium";
 export const CILIUM_NAMESPACE = "kube-system";
 
@@ -16,8 +15,6 @@ export interface CiliumValuesInput {
   /** Where agents reach the API server without kube-proxy; required for kind. */
   apiServer?: { host: string; port: number };
 }
-
-export type HelmValues = Record<string, unknown>;
 
 export function buildCiliumValues(input: CiliumValuesInput): HelmValues {
   const { config, apiServer } = input;
@@ -60,22 +57,9 @@ function totalNodes(n: { controlPlane: number; infra: number; workers: number })
   return n.controlPlane + n.infra + n.workers;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Helm's own merge rule: maps merge key by key, everything else (lists included) is replaced. */
-export function deepMerge(base: HelmValues, extra: HelmValues): HelmValues {
-  const out: HelmValues = { ...base };
-  for (const [k, v] of Object.entries(extra)) {
-    out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k] as HelmValues, v) : v;
-  }
-  return out;
-}
-
 /** Every leaf key path of a values object, e.g. `hubble.relay.enabled`. */
 export function valuePaths(values: HelmValues, prefix = ""): string[] {
   return Object.entries(values).flatMap(([k, v]) =>
-    isObject(v) && Object.keys(v).length > 0 ? valuePaths(v, `${prefix}${k}.`) : [`${prefix}${k}`],
+    isPlainValues(v) && Object.keys(v).length > 0 ? valuePaths(v, `${prefix}${k}.`) : [`${prefix}${k}`],
   );
 }

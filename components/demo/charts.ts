@@ -2,69 +2,86 @@
 // roles' pod selectors match the labels these charts derive from it (see components/layers/infra/roles.ts).
 
 import { INFRA_ROLE_LABEL } from "../cluster/kindConfig";
-import type { HelmValues } from "../cilium/values";
+import type { HelmValues } from "../../lib/helm/values";
+import { ChartRef, DEMO_CHART_REFS } from "../../lib/helm/charts";
 
 export interface DemoChart {
   /** The infra role whose pods the chart runs. */
   role: string;
   release: string;
-  chart: string;
-  version: string;
-  repository: string;
+  chart: ChartRef;
   values: HelmValues;
 }
 
-// Infra components run on the infra nodes: select them and tolerate their taint.
-const onInfraNodes = {
-  nodeSelector: { [INFRA_ROLE_LABEL]: "" },
-  tolerations: [{ key: INFRA_ROLE_LABEL, operator: "Exists", effect: "NoSchedule" }],
-};
+/**
+ * How the demo's infra components are placed on the infra nodes. On kind the castle labels the infra
+ * nodes itself, so they are required (and the ingress controller must sit on the node whose host ports
+ * kind maps). On an existing cluster the castle cannot know that any node carries the label: there they
+ * are preferred, so a cluster without infra nodes still runs the demo.
+ */
+export type InfraPlacement = "required" | "preferred";
 
-export const DEMO_CHARTS: DemoChart[] = [
-  {
-    role: "ingress-nginx",
-    release: "ingress-nginx",
-    chart: "ingress-nginx",
-    version: "4.15.1",
-    repository: "https://kubernetes.github.io/ingress-nginx",
-    values: {
-      controller: {
-        // kind maps host ports 80/443 of the first infra node to the laptop (kind config extraPortMappings).
-        hostPort: { enabled: true },
-        service: { type: "NodePort" },
-        ...onInfraNodes,
-        admissionWebhooks: { patch: onInfraNodes },
+const TOLERATE_INFRA = [{ key: INFRA_ROLE_LABEL, operator: "Exists", effect: "NoSchedule" }];
+
+function onInfraNodes(placement: InfraPlacement): HelmValues {
+  if (placement === "required")
+    return { nodeSelector: { [INFRA_ROLE_LABEL]: "" }, tolerations: TOLERATE_INFRA };
+  return {
+    affinity: {
+      nodeAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 100, preference: { matchExpressions: [{ key: INFRA_ROLE_LABEL, operator: "Exists" }] } },
+        ],
       },
     },
-  },
-  {
-    role: "prometheus",
-    release: "prometheus",
-    chart: "prometheus",
-    version: "27.42.2",
-    repository: "https://prometheus-community.github.io/helm-charts",
-    values: {
-      // Only the server: the castle's Prometheus role is about scraping, not the rest of the stack.
-      alertmanager: { enabled: false },
-      "kube-state-metrics": { enabled: false },
-      "prometheus-node-exporter": { enabled: false },
-      "prometheus-pushgateway": { enabled: false },
-      server: { persistentVolume: { enabled: false }, ...onInfraNodes },
+    tolerations: TOLERATE_INFRA,
+  };
+}
+
+/** The demo's charts with their values (the admission webhook's patch Job takes no affinity: tolerations only). */
+export function demoCharts(placement: InfraPlacement): DemoChart[] {
+  const infra = onInfraNodes(placement);
+  const patchJob = placement === "required" ? infra : { tolerations: TOLERATE_INFRA };
+  return [
+    {
+      role: "ingress-nginx",
+      release: "ingress-nginx",
+      chart: DEMO_CHART_REFS["ingress-nginx"],
+      values: {
+        controller: {
+          // kind maps host ports 80/443 of the first infra node to the laptop (kind config extraPortMappings).
+          hostPort: { enabled: true },
+          service: { type: "NodePort" },
+          ...infra,
+          admissionWebhooks: { patch: patchJob },
+        },
+      },
     },
-  },
-  {
-    role: "metrics-server",
-    release: "metrics-server",
-    chart: "metrics-server",
-    version: "3.13.0",
-    repository: "https://kubernetes-sigs.github.io/metrics-server/",
-    values: {
-      // kind's kubelets serve self-signed certificates.
-      args: ["--kubelet-insecure-tls"],
-      ...onInfraNodes,
+    {
+      role: "prometheus",
+      release: "prometheus",
+      chart: DEMO_CHART_REFS["prometheus"],
+      values: {
+        // Only the server: the castle's Prometheus role is about scraping, not the rest of the stack.
+        alertmanager: { enabled: false },
+        "kube-state-metrics": { enabled: false },
+        "prometheus-node-exporter": { enabled: false },
+        "prometheus-pushgateway": { enabled: false },
+        server: { persistentVolume: { enabled: false }, ...infra },
+      },
     },
-  },
-];
+    {
+      role: "metrics-server",
+      release: "metrics-server",
+      chart: DEMO_CHART_REFS["metrics-server"],
+      values: {
+        // kind's kubelets serve self-signed certificates.
+        args: ["--kubelet-insecure-tls"],
+        ...infra,
+      },
+    },
+  ];
+}
 
 export const DEMO_WEB_IMAGE = "nginxinc/nginx-unprivileged:1.27-alpine";
 export const DEMO_CLIENT_IMAGE = "curlimages/curl:8.11.1";

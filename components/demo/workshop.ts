@@ -2,14 +2,29 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { UserNamespaceConfig } from "../../config/castleConfig";
 import { ClusterPlacement, inCluster } from "../../lib/pulumi/inCluster";
+import { ChartMirror, releaseChart } from "../../lib/helm/charts";
 import type { InfraRole } from "../layers/infra/roles";
 import { DEFAULT_INFRA_ROLES } from "../layers/infra/roles";
-import { DEMO_CHARTS, DEMO_CLIENT_IMAGE, DEMO_WEB_IMAGE, DEMO_WEB_PORT, demoClientScript } from "./charts";
+import { deepMerge, HelmValues } from "../../lib/helm/values";
+import {
+  demoCharts,
+  DEMO_CLIENT_IMAGE,
+  DEMO_WEB_IMAGE,
+  DEMO_WEB_PORT,
+  demoClientScript,
+  InfraPlacement,
+} from "./charts";
 
 export interface WorkshopArgs {
   placement: ClusterPlacement;
   roles: InfraRole[];
   userNamespaces: UserNamespaceConfig[];
+  /** Where the charts come from; undefined means their public repositories. */
+  chartMirror?: ChartMirror;
+  /** Required on kind (the castle labels the infra nodes), preferred on an existing cluster. */
+  infraPlacement: InfraPlacement;
+  /** Extra values per release name, deep-merged over the demo's (config `demoChartValues`). */
+  chartValues?: Record<string, HelmValues>;
   /** The infra layer and the user namespaces: charts and apps go into namespaces they create. */
   dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -22,27 +37,27 @@ export class Workshop extends pulumi.ComponentResource {
   constructor(name: string, args: WorkshopArgs, opts?: pulumi.ComponentResourceOptions) {
     super("castle:demo:Workshop", name, {}, opts);
     this.releases = [];
-    for (const chart of DEMO_CHARTS) {
+    const charts = demoCharts(args.infraPlacement);
+    let ingressRelease: k8s.helm.v3.Release | undefined;
+    for (const chart of charts) {
       const role = args.roles.find((r) => r.name === chart.role);
       const stock = DEFAULT_INFRA_ROLES.find((r) => r.name === chart.role);
       // A role swapped in config (e.g. Traefik for ingress-nginx) selects other pods: its chart is the
       // stack's own business, and installing ingress-nginx would put pods outside every policy.
       if (!role || JSON.stringify(role.podLabels) !== JSON.stringify(stock?.podLabels)) continue;
-      this.releases.push(
-        new k8s.helm.v3.Release(
-          `${name}-${chart.release}`,
-          {
-            name: chart.release,
-            chart: chart.chart,
-            version: chart.version,
-            namespace: role.namespace,
-            repositoryOpts: { repo: chart.repository },
-            values: chart.values,
-            timeout: 900,
-          },
-          inCluster(this, args.placement, args.dependsOn),
-        ),
+      const release = new k8s.helm.v3.Release(
+        `${name}-${chart.release}`,
+        {
+          name: chart.release,
+          ...releaseChart(chart.chart, args.chartMirror),
+          namespace: role.namespace,
+          values: deepMerge(chart.values, args.chartValues?.[chart.release] ?? {}),
+          timeout: 900,
+        },
+        inCluster(this, args.placement, args.dependsOn),
       );
+      this.releases.push(release);
+      if (chart.role === "ingress-nginx") ingressRelease = release;
     }
 
     this.apps = [];
@@ -120,6 +135,12 @@ export class Workshop extends pulumi.ComponentResource {
         ),
       );
       if (ns.exposed) {
+        // The controller's admission webhook judges every Ingress: creating one before the release is
+        // ready fails with "failed calling webhook validate.nginx.ingress.kubernetes.io".
+        const ingressOpts = inCluster(this, args.placement, [
+          ...args.dependsOn,
+          ...(ingressRelease ? [ingressRelease] : []),
+        ]);
         this.apps.push(
           new k8s.networking.v1.Ingress(
             `${name}-${ns.name}-web`,
@@ -144,11 +165,11 @@ export class Workshop extends pulumi.ComponentResource {
                 ],
               },
             },
-            opts,
+            ingressOpts,
           ),
         );
       }
     }
-    this.registerOutputs({ releases: DEMO_CHARTS.map((c) => `${c.chart}@${c.version}`), apps: names });
+    this.registerOutputs({ releases: charts.map((c) => `${c.chart.name}@${c.chart.version}`), apps: names });
   }
 }
