@@ -24,6 +24,7 @@ import {
   isPlainObject,
   Problems,
   RFC1123_LABEL,
+  SECRET_MASK,
   suggestLabel,
   typeName,
 } from "./validate";
@@ -326,7 +327,7 @@ function parseSecret(p: Problems, key: string, raw: unknown): SecretValue | unde
   if (raw === undefined || raw === "") return undefined;
   if (isPlainObject(raw) && typeof raw.secure === "string") return { secret: true, value: undefined };
   if (typeof raw === "string") return { secret: true, value: raw };
-  p.add(key, "[secret]", `expected a string`, `pulumi config set --secret ${key} "$(cat ~/.kube/config)"`);
+  p.add(key, SECRET_MASK, `expected a string`, `pulumi config set --secret ${key} "$(cat ~/.kube/config)"`);
   return undefined;
 }
 
@@ -334,8 +335,8 @@ function parseSecret(p: Problems, key: string, raw: unknown): SecretValue | unde
  * Reads and validates every config value. Throws CastleConfigError listing every problem at once, so a
  * user fixes a stack file in one round.
  */
-export function parseCastleConfig(raw: RawConfig): CastleConfig {
-  const p = new Problems();
+export function parseCastleConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = new Set()): CastleConfig {
+  const p = new Problems(secretKeys);
 
   for (const k of Object.keys(raw)) {
     if (!(CONFIG_KEYS as string[]).includes(k)) {
@@ -456,7 +457,7 @@ export function parseCastleConfig(raw: RawConfig): CastleConfig {
   if (kubeconfig && clusterProvider === "kind") {
     p.add(
       "kubeconfig",
-      "[secret]",
+      SECRET_MASK,
       `a kubeconfig is only used with clusterProvider "existing"; kind writes its own`,
       `pulumi config rm kubeconfig, or pulumi config set clusterProvider existing`,
     );

@@ -4,15 +4,27 @@ export const PROJECT = "cilium-castle";
 
 export const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+export const SECRET_MASK = "[secret]";
+
+/**
+ * The problems found in a stack's config. A value set with `--secret` is never shown, whatever its key
+ * (a kubeconfig under a misspelled key is still a kubeconfig): `secretKeys` are the top-level keys the
+ * CLI marked secret.
+ */
 export class Problems {
   readonly list: string[] = [];
+  constructor(private readonly secretKeys: ReadonlySet<string> = new Set()) {}
   add(key: string, value: unknown, what: string, fix: string): void {
-    this.list.push(`${PROJECT}:${key} = ${show(value)}: ${what}. Fix: ${fix}`);
+    const top = key.split(/[.[]/)[0]!;
+    const shown = this.secretKeys.has(top) ? SECRET_MASK : show(value);
+    this.list.push(`${PROJECT}:${key} = ${shown}: ${what}. Fix: ${fix}`);
   }
 }
 
 export function show(value: unknown): string {
   if (value === undefined) return "(unset)";
+  // A stack file's encrypted value ({secure: <ciphertext>}), as the offline render reads it.
+  if (isPlainObject(value) && typeof value.secure === "string") return SECRET_MASK;
   const s = JSON.stringify(value);
   return s.length > 120 ? s.slice(0, 117) + "..." : s;
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # npm run down: destroys the dev stack (or STACK=<name>); for kind, deleting the cluster command deletes
-# the cluster and everything in it.
+# the cluster and everything in it. Extra arguments go to `pulumi destroy`.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+# shellcheck source=scripts/pulumi-env.sh
+. scripts/pulumi-env.sh
+castle_need pulumi
+castle_pulumi_env "$root"
 stack="${STACK:-dev}"
-export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
 exec pulumi destroy --stack "$stack" "$@"

@@ -360,3 +360,32 @@ describe("config: demo chart values", () => {
     );
   });
 });
+
+describe("config: secrets never show in a message", () => {
+  const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {token: s3cr3t}}]\n";
+
+  it("a value set with --secret under a misspelled key is masked", () => {
+    const problems = problemsOf({ kubeconfg: KUBECONFIG } as RawConfig);
+    assert.ok(problems[0]!.includes("s3cr3t"), "without the secret mark the value shows, as for any key");
+    let masked: string[] = [];
+    try {
+      parseCastleConfig({ kubeconfg: KUBECONFIG } as RawConfig, new Set(["kubeconfg"]));
+    } catch (e) {
+      masked = (e as CastleConfigError).problems;
+    }
+    assert.equal(masked.length, 1);
+    assert.match(masked[0]!, /^cilium-castle:kubeconfg = \[secret\]: unknown config key/);
+    assert.ok(!masked.join("\n").includes("s3cr3t"));
+  });
+
+  it("a secret nested value and an encrypted stack-file value are masked", () => {
+    let masked: string[] = [];
+    try {
+      parseCastleConfig({ kindNodes: { workers: "s3cr3t" } }, new Set(["kindNodes"]));
+    } catch (e) {
+      masked = (e as CastleConfigError).problems;
+    }
+    assert.match(masked[0]!, /^cilium-castle:kindNodes\.workers = \[secret\]: expected a whole number/);
+    assertOneProblem({ kubeconfg: { secure: "v1:abc" } } as RawConfig, /kubeconfg = \[secret\]/);
+  });
+});
