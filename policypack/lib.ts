@@ -8,8 +8,15 @@ export const CILIUM_POLICY_TYPES = [CNP_TYPE, CCNP_TYPE];
 export const RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
 export const NAMESPACE_TYPE = "kubernetes:core/v1:Namespace";
 export const NAMESPACE_PATCH_TYPE = "kubernetes:core/v1:NamespacePatch";
+export const CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap";
 export const USER_NAMESPACE_COMPONENT = "castle:policy:UserNamespace";
 export const CILIUM_COMPONENT = "castle:cilium:Cilium";
+
+/**
+ * The label the API server puts on every Namespace, always with the namespace's own name (it overwrites any
+ * other value): it is on every live Namespace object, so on the outputs a stack policy may read.
+ */
+export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
 /** Every violation says the rule, why it exists and how to fix it. */
 export function violation(rule: string, why: string, fix: string): string {

@@ -8,6 +8,7 @@ import { namespacePolicies } from "./rules/namespaces";
 import { clusterwidePolicies } from "./rules/clusterwide";
 import { orderingPolicies } from "./rules/ordering";
 import { castlePropertyPolicies } from "./rules/castleProperties";
+import { stackViewPolicies } from "./stackView";
 
 export const PACK_NAME = "cilium-castle";
 
@@ -18,4 +19,5 @@ export const policies: Policies = [
   ...clusterwidePolicies,
   ...orderingPolicies,
   ...castlePropertyPolicies,
+  ...stackViewPolicies,
 ];

@@ -1,11 +1,11 @@
 // The castle's reachability properties, evaluated by the verifier's policy engine over the stack's own
 // objects: the same check as `castle check`.
 
-import { StackValidationPolicy } from "@pulumi/policy";
 import { checkCastle } from "../../verifier/check";
 import { MODEL_CONFIGMAP } from "../../verifier/model";
 import { fromObjects } from "../../verifier/objects";
 import { Obj, RELEASE_TYPE, violation } from "../lib";
+import { STACK_CONTENT_TYPES, stackPolicyOverInputs, unseen } from "../stackView";
 
 /** The stack's Kubernetes objects as a render holds them; a Helm release contributes its chart and values. */
 export function stackObjects(resources: { type: string; props: Obj }[]): Obj[] {
@@ -17,12 +17,14 @@ export function stackObjects(resources: { type: string; props: Obj }[]): Obj[] {
   });
 }
 
-export const castlePropertiesHold: StackValidationPolicy = {
+export const castlePropertiesHold = stackPolicyOverInputs({
   name: "castle-properties-hold",
   description:
     "The castle properties hold, evaluated as enforced: tenants isolated, only the right roles reach labelled namespaces, DNS for every pod, SSH only from jumphosts, lifelines open.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
+    // The properties are about the whole castle: no verdict on part of it (stack-content-visible says so).
+    if (unseen(args.resources, STACK_CONTENT_TYPES).length > 0) return;
     const objects = stackObjects(args.resources);
     const hasModel = objects.some((o) => o.kind === "ConfigMap" && o.metadata?.name === MODEL_CONFIGMAP.name);
     if (!hasModel) return;
@@ -37,6 +39,6 @@ export const castlePropertiesHold: StackValidationPolicy = {
       );
     }
   },
-};
+});
 
 export const castlePropertyPolicies = [castlePropertiesHold];

@@ -1,9 +1,9 @@
 // Host firewall rules: the first wall must exist, be audited before it is enforced, keep SSH to the
 // jumphosts and keep the cluster's lifelines open.
 
-import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { ResourceValidationPolicy } from "@pulumi/policy";
 import { CONTROL_PLANE_ROLE_LABEL } from "../../components/cluster/kindConfig";
-import { INTRODUCED_IN_AUDIT_MODE } from "../../lib/cilium/policy";
+import { CCNP_TYPE, INTRODUCED_IN_AUDIT_MODE } from "../../lib/cilium/policy";
 import * as PORT from "../../lib/cilium/ports";
 import { Cidr, cidrContains, parseCidr } from "../../lib/net/cidr";
 import {
@@ -19,6 +19,7 @@ import {
   selectsAll,
   violation,
 } from "../lib";
+import { stackPolicyOverInputs, unseen } from "../stackView";
 
 const isCiliumRelease = (type: string, props: Obj): boolean =>
   type === RELEASE_TYPE && props.chart === "cilium";
@@ -54,12 +55,13 @@ function hostPolicies(resources: { type: string; props: Obj; urn: string }[]): H
     .filter((h) => h.rules.length > 0);
 }
 
+/** Cilium's audit mode from its release; undefined when no release is in sight (none, or one not seen). */
 function ciliumAuditMode(resources: { type: string; props: Obj }[]): boolean | undefined {
   const release = resources.find((r) => isCiliumRelease(r.type, r.props));
   return release ? release.props.values?.policyAuditMode === true : undefined;
 }
 
-export const auditModeReminder: StackValidationPolicy = {
+export const auditModeReminder = stackPolicyOverInputs({
   name: "host-policies-audit-mode-reminder",
   description: "Advisory: host policies are enforced because Cilium is not in policy audit mode.",
   enforcementLevel: "advisory",
@@ -75,9 +77,9 @@ export const auditModeReminder: StackValidationPolicy = {
       );
     }
   },
-};
+});
 
-export const auditBeforeEnforcement: StackValidationPolicy = {
+export const auditBeforeEnforcement = stackPolicyOverInputs({
   name: "host-policies-audit-first",
   description: "Host policies must have been applied in audit mode before Cilium enforces them.",
   enforcementLevel: "mandatory",
@@ -85,8 +87,10 @@ export const auditBeforeEnforcement: StackValidationPolicy = {
     if (ciliumAuditMode(args.resources) !== false) return;
     for (const h of hostPolicies(args.resources)) {
       // The program records the audit mode a host policy was created under and never updates it
-      // (ignoreChanges), and the engine applies ignoreChanges before policies run: "false" here means the
-      // policy is new in this very update.
+      // (ignoreChanges). The engine resets ignored paths to the old inputs before Check and before any
+      // policy runs, so the inputs (and, once applied, the live object) keep the first value: "false" here
+      // means the policy is new in this very update. The release and the host policies are read from the
+      // inputs the resource half saw: in the preview of a new kind stack their outputs are {}.
       const recorded = h.props.metadata?.annotations?.[INTRODUCED_IN_AUDIT_MODE];
       if (recorded !== "true") {
         report(
@@ -100,7 +104,7 @@ export const auditBeforeEnforcement: StackValidationPolicy = {
       }
     }
   },
-};
+});
 
 /** RFC 1918 ranges: by default SSH may come only from private networks. */
 export const DEFAULT_ALLOWED_JUMPHOST_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
@@ -238,13 +242,14 @@ function covers(rule: Obj, controlPlaneOnly: boolean): boolean {
   );
 }
 
-export const nodeLifelines: StackValidationPolicy = {
+export const nodeLifelines = stackPolicyOverInputs({
   name: "node-lifelines",
   description: "When host policies exist, together they still admit what keeps the cluster alive.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const hosts = hostPolicies(args.resources);
-    if (hosts.length === 0) return;
+    // A lifeline may be in a cluster-wide policy out of sight: no verdict then (stack-content-visible).
+    if (hosts.length === 0 || unseen(args.resources, [CCNP_TYPE]).length > 0) return;
     const rules = hosts.flatMap((h) => h.rules);
     for (const l of LIFELINES) {
       const allowed = rules.some(
@@ -269,7 +274,7 @@ export const nodeLifelines: StackValidationPolicy = {
       }
     }
   },
-};
+});
 
 export const hostFirewallPolicies = [
   hostFirewallEnabled,

@@ -1,12 +1,14 @@
 // Namespaces: each stays reachable from itself, DNS stays reachable, and user namespaces cannot widen
 // the walls the infra layer builds.
 
-import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { PolicyResource } from "@pulumi/policy";
 import { USER_NAMESPACE_LABELS } from "../../components/layers/user/spec";
+import { CCNP_TYPE, CNP_TYPE } from "../../lib/cilium/policy";
 import {
   isCiliumPolicy,
   isClusterwide,
   layerOf,
+  NAMESPACE_NAME_LABEL,
   NAMESPACE_PATCH_TYPE,
   NAMESPACE_TYPE,
   Obj,
@@ -15,6 +17,7 @@ import {
   USER_NAMESPACE_COMPONENT,
   violation,
 } from "../lib";
+import { stackPolicyOverInputs, unseen } from "../stackView";
 
 const ALLOW_WITHIN = "allow-within-namespace";
 
@@ -31,7 +34,7 @@ const ownedBy = (r: PolicyResource, type: string): boolean => {
   return false;
 };
 
-export const namespacesReachable: StackValidationPolicy = {
+export const namespacesReachable = stackPolicyOverInputs({
   name: "namespaces-reachable-and-dns",
   description:
     "Every namespace of the stack and every infra namespace has allow-within-namespace, and global-infra-dns exists.",
@@ -50,7 +53,12 @@ export const namespacesReachable: StackValidationPolicy = {
         .filter((p) => !isClusterwide(p.type) && isAllowWithin(p.props))
         .map((p) => p.props.metadata.namespace),
     );
-    for (const ns of [...namespaces].filter((n) => n && !covered.has(n)).sort()) {
+    // "Missing" is a verdict on what is out of sight too: none while a policy of that kind cannot be seen
+    // (stack-content-visible says so). A namespace out of sight has no name here, so it is not listed.
+    const blindNamespaced = unseen(args.resources, [CNP_TYPE]).length > 0;
+    const blindClusterwide = unseen(args.resources, [CCNP_TYPE]).length > 0;
+    const uncovered = blindNamespaced ? [] : [...namespaces].filter((n) => n && !covered.has(n));
+    for (const ns of uncovered.sort()) {
       report(
         violation(
           `Namespace ${ns} has no allow-within-namespace policy (ingress fromEndpoints [{}], egress toEndpoints [{}])`,
@@ -59,7 +67,7 @@ export const namespacesReachable: StackValidationPolicy = {
         ),
       );
     }
-    if (policies.length > 0) {
+    if (policies.length > 0 && !blindClusterwide) {
       const dns = policies.find(
         (p) => isClusterwide(p.type) && p.props.metadata?.name === "global-infra-dns",
       );
@@ -74,7 +82,7 @@ export const namespacesReachable: StackValidationPolicy = {
       }
     }
   },
-};
+});
 
 const NAMESPACE_SELECTOR_KEY =
   /^((k8s|any):)?(io\.cilium\.k8s\.namespace\.labels\.|io\.kubernetes\.pod\.namespace$)/;
@@ -87,7 +95,7 @@ function crossNamespaceSelectors(sel: Obj | undefined): string[] {
   ].filter((k) => NAMESPACE_SELECTOR_KEY.test(k));
 }
 
-export const userNamespaceWalls: StackValidationPolicy = {
+export const userNamespaceWalls = stackPolicyOverInputs({
   name: "user-namespace-walls",
   description:
     "Policies in user namespaces cannot widen the walls; user namespaces carry only the allowed labels.",
@@ -116,6 +124,8 @@ export const userNamespaceWalls: StackValidationPolicy = {
 
     for (const ns of userNamespaces) {
       for (const [k, v] of Object.entries((ns.props.metadata?.labels ?? {}) as Record<string, unknown>)) {
+        // The API server's own label, on every live Namespace (outputs), always the namespace's name.
+        if (k === NAMESPACE_NAME_LABEL && v === ns.props.metadata.name) continue;
         if (!allowedLabels.includes(k)) {
           report(
             violation(
@@ -205,6 +215,6 @@ export const userNamespaceWalls: StackValidationPolicy = {
       }
     }
   },
-};
+});
 
 export const namespacePolicies = [namespacesReachable, userNamespaceWalls];

@@ -7,31 +7,37 @@ import { buildStack, devRawConfig, Recording } from "../harness";
 import { policies, PACK_NAME } from "../../policypack/policies";
 import { noOpenSsh, DEFAULT_ALLOWED_JUMPHOST_CIDRS } from "../../policypack/rules/hostFirewall";
 import { mandatory, resolvePolicyConfig, runPack } from "../support/policyHarness";
+import { ENGINE_RUNS } from "../support/engineView";
 import { editInputs, policyNamed } from "../support/mutate";
 import { admitsEveryPeer, admitsPort } from "../../policypack/lib";
 
 const PACK_DIR = path.resolve(__dirname, "..", "..", "policypack");
 
 describe("policy pack: clean stacks", () => {
-  it("the dev stack passes with no violation at all", async () => {
-    assert.deepEqual(await runPack(policies, await buildStack(devRawConfig(), "dev")), []);
-  });
+  for (const engine of ENGINE_RUNS) {
+    it(`${engine}: the dev stack passes with no violation at all`, async () => {
+      assert.deepEqual(
+        await runPack(policies, await buildStack(devRawConfig(), "dev"), {}, "advisory", { engine }),
+        [],
+      );
+    });
 
-  it("a 50-namespace stack passes with no mandatory violation", async () => {
-    const userNamespaces = Array.from({ length: 50 }, (_, i) => ({
-      name: `team-${i}`,
-      exposed: i % 2 === 0,
-      metrics: i % 3 === 0,
-    }));
-    const rec = await buildStack({ userNamespaces, jumphostCidrs: ["10.1.101.110/32"] }, "fifty");
-    assert.equal(rec.ofType("kubernetes:core/v1:Namespace").length, 52);
-    assert.deepEqual(mandatory(await runPack(policies, rec)), []);
-  });
+    it(`${engine}: a 50-namespace stack passes with no mandatory violation`, async () => {
+      const userNamespaces = Array.from({ length: 50 }, (_, i) => ({
+        name: `team-${i}`,
+        exposed: i % 2 === 0,
+        metrics: i % 3 === 0,
+      }));
+      const rec = await buildStack({ userNamespaces, jumphostCidrs: ["10.1.101.110/32"] }, "fifty");
+      assert.equal(rec.ofType("kubernetes:core/v1:Namespace").length, 52);
+      assert.deepEqual(mandatory(await runPack(policies, rec, {}, "advisory", { engine })), []);
+    });
 
-  it("an existing-cluster stack without jumphosts passes", async () => {
-    const rec = await buildStack({ clusterProvider: "existing" }, "prod");
-    assert.deepEqual(mandatory(await runPack(policies, rec)), []);
-  });
+    it(`${engine}: an existing-cluster stack without jumphosts passes`, async () => {
+      const rec = await buildStack({ clusterProvider: "existing" }, "prod");
+      assert.deepEqual(mandatory(await runPack(policies, rec, {}, "advisory", { engine })), []);
+    });
+  }
 });
 
 describe("policy pack: enforcement levels and config, as the CLI applies them", () => {

@@ -1,6 +1,9 @@
 // Does offline what the Pulumi engine does with a policy pack: resolves each policy's enforcement level
 // and config (configSchema defaults, the `all` entry, per-policy entries, validation against the schema),
-// then runs resource policies on every recorded resource and stack policies on the whole stack.
+// then runs resource policies on every recorded resource and stack policies on the whole stack, each fed
+// what the engine feeds it in the chosen run (engineView.ts): resource policies the inputs, stack policies
+// the outputs ({} under an unconfigured provider, live objects, unknowns), through @pulumi/policy's own
+// deserialization and unknown-checking proxy.
 
 import Ajv from "ajv";
 import type {
@@ -11,6 +14,25 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import type { Recording, RecordedResource } from "../harness";
+import { EngineRun, engineView, providerOf } from "./engineView";
+
+// @pulumi/policy's internals, as its gRPC server uses them (their .d.ts files are stripped).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { Struct } = require("google-protobuf/google/protobuf/struct_pb") as {
+  Struct: { fromJavaScript(o: Record<string, unknown>): unknown };
+};
+const { deserializeProperties } = require("@pulumi/policy/deserialize") as {
+  deserializeProperties(s: unknown, proxySecrets: boolean): Record<string, any>;
+};
+const { unknownCheckingProxy, UnknownValueError } = require("@pulumi/policy/proxy") as {
+  unknownCheckingProxy<T>(o: T): T;
+  UnknownValueError: new (...args: any[]) => Error;
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Props as a policy receives them: sent over gRPC, deserialized (secrets unwrapped), behind the proxy. */
+const received = (wire: Record<string, unknown>): Record<string, any> =>
+  unknownCheckingProxy(deserializeProperties(Struct.fromJavaScript(wire), false));
 
 export interface Violation {
   policy: string;
@@ -78,18 +100,14 @@ const unsupported = (): never => {
   throw new Error("isType/asType need SDK classes; the castle's policies match on args.type");
 };
 
-function providerOf(rec: Recording, r: RecordedResource) {
-  if (!r.provider) return undefined;
-  const p = rec.byUrn(r.provider.replace(/::[^:]*$/, ""));
-  return p ? { type: p.type, props: p.inputs, urn: p.urn, name: p.name } : undefined;
-}
-
-function resourceArgs(
-  pr: PolicyResource,
-): Omit<PolicyResource, "parent" | "dependencies" | "propertyDependencies"> {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { parent, dependencies, propertyDependencies, ...rest } = pr;
-  return rest;
+export interface RunOptions {
+  /** The engine run the harness stands for (see engineView.ts); a configured preview unless told. */
+  engine?: EngineRun;
+  /**
+   * Resources no resource policy sees in this run, as for one the program no longer registers but a
+   * targeted run leaves in state: stack policies still get their outputs.
+   */
+  notAnalyzed?: (r: RecordedResource) => boolean;
 }
 
 /** Runs the pack over a recorded stack and returns every violation with its effective enforcement level. */
@@ -98,33 +116,45 @@ export async function runPack(
   rec: Recording,
   config: PackConfig = {},
   packLevel: EnforcementLevel = "advisory",
+  opts: RunOptions = {},
 ): Promise<Violation[]> {
   const out: Violation[] = [];
   const stackTags = new Map<string, string>();
+  const view = engineView(rec, opts.engine ?? "configured-preview");
+  const analyzed = rec.resources.filter((r) => !opts.notAnalyzed?.(r));
+  // The engine hands a provider's inputs along with both kinds of request.
+  const provider = (r: RecordedResource) => {
+    const p = providerOf(rec, r);
+    return p
+      ? { type: p.type, props: received(view.get(p.urn)!.analyzed), urn: p.urn, name: p.name }
+      : undefined;
+  };
 
-  // Stack resources are linked like the engine links them: parent and dependency objects.
-  const stackResources = new Map<string, PolicyResource>();
-  for (const r of rec.resources) {
-    stackResources.set(r.urn, {
-      type: r.type,
-      props: r.inputs,
-      urn: r.urn,
-      name: r.name,
-      opts: options(r),
-      provider: providerOf(rec, r),
-      dependencies: [],
-      propertyDependencies: {},
-      isType: unsupported,
-      asType: unsupported,
-    } as unknown as PolicyResource);
-  }
-  for (const r of rec.resources) {
-    const pr = stackResources.get(r.urn)! as { parent?: PolicyResource; dependencies: PolicyResource[] };
-    if (r.parent) pr.parent = stackResources.get(r.parent);
-    pr.dependencies = r.dependencies
-      .map((d) => stackResources.get(d))
-      .filter((d): d is PolicyResource => !!d);
-  }
+  // Stack resources are linked like the engine links them: parent and dependency objects. As the server
+  // does, each stack policy gets its own deserialized copy.
+  const stackResources = (): PolicyResource[] => {
+    const byUrn = new Map<string, PolicyResource>();
+    for (const r of rec.resources) {
+      byUrn.set(r.urn, {
+        type: r.type,
+        props: received(view.get(r.urn)!.outputs),
+        urn: r.urn,
+        name: r.name,
+        opts: options(r),
+        provider: provider(r),
+        dependencies: [],
+        propertyDependencies: {},
+        isType: unsupported,
+        asType: unsupported,
+      } as unknown as PolicyResource);
+    }
+    for (const r of rec.resources) {
+      const pr = byUrn.get(r.urn)! as { parent?: PolicyResource; dependencies: PolicyResource[] };
+      if (r.parent) pr.parent = byUrn.get(r.parent);
+      pr.dependencies = r.dependencies.map((d) => byUrn.get(d)).filter((d): d is PolicyResource => !!d);
+    }
+    return [...byUrn.values()];
+  };
 
   for (const policy of policies) {
     const { level, config: props } = resolvePolicyConfig(policy, packLevel, config);
@@ -140,31 +170,59 @@ export async function runPack(
         });
       };
     const getConfig = <T extends object>(): T => props as T;
+    // The server's handling of a policy that reads an unknown value: one advisory, the policy's run ends.
+    const guarded = async (run: () => unknown, urn?: string): Promise<void> => {
+      try {
+        await run();
+      } catch (e) {
+        if (!(e instanceof UnknownValueError)) throw e;
+        out.push({
+          policy: policy.name,
+          level: "advisory",
+          message: `can't run policy '${policy.name}' during preview: ${e.message}`,
+          urn,
+        });
+      }
+    };
     if ("validateResource" in policy && policy.validateResource) {
       const validators = Array.isArray(policy.validateResource)
         ? policy.validateResource
         : [policy.validateResource];
-      for (const r of rec.resources) {
+      for (const r of analyzed) {
         for (const v of validators) {
-          await v(
-            {
-              // What the engine hands a resource policy: no parent or dependency objects.
-              ...resourceArgs(stackResources.get(r.urn)!),
-              stackTags,
-              getConfig,
-              notApplicable: (reason?: string): never => {
-                throw new Error(`not applicable: ${reason ?? ""}`);
-              },
-            } as any,
-            report(r.urn),
+          await guarded(
+            () =>
+              v(
+                {
+                  // What the engine hands a resource policy: its inputs, no parent or dependency objects.
+                  type: r.type,
+                  props: received(view.get(r.urn)!.analyzed),
+                  urn: r.urn,
+                  name: r.name,
+                  opts: options(r),
+                  provider: provider(r),
+                  stackTags,
+                  getConfig,
+                  isType: unsupported,
+                  asType: unsupported,
+                  notApplicable: (reason?: string): never => {
+                    throw new Error(`not applicable: ${reason ?? ""}`);
+                  },
+                } as any,
+                report(r.urn),
+              ),
+            r.urn,
           );
         }
       }
     }
     if ("validateStack" in policy && policy.validateStack) {
-      await policy.validateStack(
-        { resources: [...stackResources.values()], stackTags, getConfig, notApplicable: unsupported } as any,
-        report(),
+      const validateStack = policy.validateStack;
+      await guarded(() =>
+        validateStack(
+          { resources: stackResources(), stackTags, getConfig, notApplicable: unsupported } as any,
+          report(),
+        ),
       );
     }
   }

@@ -1,0 +1,94 @@
+// An update of a stack that is up, as the engine plans it: the program's new inputs, with every
+// ignoreChanges path reset to the old inputs before Check and before any policy sees them
+// (pkg/resource/deploy/step_generator.go: continueStepsFromImport → processIgnoreChanges, only for a
+// resource that has old state). The recorder keeps no resource options beyond a few, so the program is
+// recorded here with a second look at each registration for its ignoreChanges.
+
+import { parseCastleConfig, RawConfig } from "../../config/castleConfig";
+import { buildCastle } from "../../castle";
+import { recordProgram } from "../../lib/offline/recorder";
+import { MOCK_KUBECONFIG, withProjectDefaults } from "../../lib/offline/render";
+import type { RecordedResource, Recording } from "../harness";
+import { withResources } from "./mutate";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const settings = require("@pulumi/pulumi/runtime/settings");
+
+type Obj = Record<string, any>;
+
+export interface RecordedStack {
+  rec: Recording;
+  /** ignoreChanges paths by URN, as the program registered them. */
+  ignoreChanges: Map<string, string[]>;
+}
+
+/** Records a stack like test/harness.ts buildStack, keeping each resource's ignoreChanges. */
+export async function recordStack(raw: RawConfig, stack: string): Promise<RecordedStack> {
+  const byName = new Map<string, string[]>();
+  const rec = await recordProgram(
+    () => {
+      // Runs after recordProgram has put its own hook on the mock monitor: this one sees the same requests.
+      const monitor = settings.getMonitor();
+      const register = monitor.registerResource.bind(monitor);
+      monitor.registerResource = (req: any, callback: any) => {
+        const paths: string[] = req.getIgnorechangesList();
+        if (paths.length > 0) byName.set(`${req.getType()}::${req.getName()}`, paths);
+        return register(req, callback);
+      };
+      return buildCastle(parseCastleConfig(withProjectDefaults(raw))).outputs;
+    },
+    { stack, outputsByType: { "command:local:Command": () => ({ stdout: MOCK_KUBECONFIG, stderr: "" }) } },
+  );
+  const ignoreChanges = new Map<string, string[]>();
+  for (const r of rec.resources) {
+    const paths = byName.get(`${r.type}::${r.name}`);
+    if (paths) ignoreChanges.set(r.urn, paths);
+  }
+  return { rec, ignoreChanges };
+}
+
+/** A Pulumi property path (`a.b["c.d"][0]`) as its keys. */
+export function parsePropertyPath(path: string): (string | number)[] {
+  const keys: (string | number)[] = [];
+  const re = /\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]|\.?([^.[\]]+)/gy;
+  let m: RegExpExecArray | null;
+  while (re.lastIndex < path.length && (m = re.exec(path)) !== null) {
+    keys.push(m[1] !== undefined ? JSON.parse(`"${m[1]}"`) : m[2] !== undefined ? Number(m[2]) : m[3]);
+  }
+  if (re.lastIndex !== path.length) throw new Error(`cannot parse property path ${path}`);
+  return keys;
+}
+
+/** Sets the value at `path` in `news` to the one in `olds` (removes it where `olds` has none). */
+function resetPath(news: Obj, olds: Obj, path: (string | number)[]): void {
+  let n: any = news;
+  let o: any = olds;
+  for (const k of path.slice(0, -1)) {
+    n = n?.[k];
+    o = o?.[k];
+    // The engine only resets within containers both sides have ("cannot ignore changes in added or
+    // removed elements").
+    if (typeof n !== "object" || n === null || typeof o !== "object" || o === null) return;
+  }
+  const last = path[path.length - 1];
+  if (o[last] === undefined) delete n[last];
+  else n[last] = structuredClone(o[last]);
+}
+
+/**
+ * The stack `next` as an update of `previous` (a stack that is up): each resource that existed before has
+ * its ignoreChanges paths reset to its old inputs, as resource policies and the provider then see them.
+ */
+export function asUpdateOf(previous: RecordedStack, next: RecordedStack): Recording {
+  return withResources(next.rec, (resources: RecordedResource[]) => {
+    for (const r of resources) {
+      const old = previous.rec.byUrn(r.urn);
+      const paths = next.ignoreChanges.get(r.urn) ?? [];
+      if (!old) continue;
+      for (const p of paths) {
+        resetPath(r.inputs, old.inputs, parsePropertyPath(p));
+        resetPath(r.maskedInputs, old.maskedInputs, parsePropertyPath(p));
+      }
+    }
+  });
+}
