@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# npm run test:real: builds (or reuses) the real tools, installs the policy pack's dependencies, then runs
+# the real tier (test/real/*.real.ts) through the real Pulumi CLI against a simulated cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/tools.sh build >/dev/null
+[ -d policypack/node_modules ] || npm ci --prefix policypack --no-audit --no-fund
+exec npx mocha --config test/real/.mocharc.json "$@"

@@ -1,0 +1,80 @@
+// Stacks and cluster helpers shared by the real tier's steps.
+
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { buildKindConfig } from "../../../components/cluster/kindConfig";
+import { parseCastleConfig, RawConfig } from "../../../config/castleConfig";
+import { readStackFile, recordCastle, renderedObjects, withProjectDefaults } from "../../../lib/offline/render";
+import { nodesFromKindConfig, SimCluster, startSimCluster } from "../../../scripts/real/simCluster";
+
+/** The dev stack's config (Pulumi.dev.yaml), keys without the project prefix. */
+export function devConfig(): RawConfig {
+  return readStackFile("dev");
+}
+
+/** A simulated cluster with the dev stack's kind topology. */
+export async function startDevCluster(bin: string): Promise<SimCluster> {
+  const config = parseCastleConfig(withProjectDefaults(devConfig()));
+  const kind = buildKindConfig(config.clusterName, config.kindNodes, config.kindNodeImage);
+  return startSimCluster({ binDir: bin, nodes: nodesFromKindConfig(kind) });
+}
+
+/**
+ * Stands in for cilium-operator's CRD registration (there is no operator: no container runs): once the
+ * Helm release has created the operator's Deployment, Cilium's own code registers the CRDs.
+ */
+export function startCrdRegistrar(bin: string, kubeconfigPath: string, logFile: string): ChildProcess {
+  const fd = fs.openSync(logFile, "a");
+  const child = spawn(
+    path.join(bin, "castle-cilium-crds"),
+    ["--kubeconfig", kubeconfigPath, "--wait-for-deployment", "kube-system/cilium-operator", "--timeout", "30m"],
+    { stdio: ["ignore", fd, fd], detached: true },
+  );
+  fs.closeSync(fd);
+  return child;
+}
+
+export function stopProcess(child: ChildProcess | undefined): void {
+  if (!child || child.exitCode !== null || child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // gone
+  }
+}
+
+const POLICY_KINDS = ["CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"];
+
+export interface PolicyObject {
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: unknown;
+}
+
+/** The Cilium policies the offline render (Pulumi mocks) creates for a stack config. */
+export async function renderedPolicies(raw: RawConfig, stack: string): Promise<PolicyObject[]> {
+  const rec = await recordCastle(parseCastleConfig(withProjectDefaults(raw)), stack);
+  return renderedObjects(rec)
+    .map((o) => o.object as unknown as PolicyObject)
+    .filter((o) => POLICY_KINDS.includes(o.kind));
+}
+
+/** The Cilium policies live in the cluster. */
+export async function livePolicies(cluster: SimCluster): Promise<PolicyObject[]> {
+  const out: PolicyObject[] = [];
+  for (const [plural, kind] of [
+    ["ciliumnetworkpolicies", "CiliumNetworkPolicy"],
+    ["ciliumclusterwidenetworkpolicies", "CiliumClusterwideNetworkPolicy"],
+  ] as const) {
+    const res = await cluster.request("GET", `/apis/cilium.io/v2/${plural}`);
+    if (res.status === 404) continue; // the CRD is not registered
+    if (res.status !== 200) throw new Error(`listing ${plural}: HTTP ${res.status}`);
+    for (const item of res.body.items as PolicyObject[]) out.push({ ...item, kind });
+  }
+  return out;
+}
+
+export function policyKey(p: PolicyObject): string {
+  return `${p.kind}/${p.metadata.namespace ?? ""}/${p.metadata.name}`;
+}
