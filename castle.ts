@@ -59,7 +59,6 @@ export function buildCastle(config: CastleConfig): Castle {
     chartMirror: config.chartMirror,
     values,
     kubeconfig,
-    clusterIdentity: cluster?.identity,
     dependsOn: cluster?.infraNodeLabels ?? [],
   });
 
@@ -92,7 +91,11 @@ export function buildCastle(config: CastleConfig): Castle {
       },
       data: { [MODEL_CONFIGMAP.key]: JSON.stringify(castleModel(config), null, 2) },
     },
-    { provider, ...(cluster ? { deletedWith: cluster.clusterCommand } : {}), dependsOn: [cilium.release] },
+    {
+      provider,
+      ...(cluster ? { deletedWith: cluster.clusterCommand, replaceWith: [cluster.clusterCommand] } : {}),
+      dependsOn: [cilium.release],
+    },
   );
   const workshop = config.installDemo
     ? new Workshop(`${config.clusterName}-demo`, {

@@ -3,18 +3,20 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import {
   buildKindConfig,
-  clusterIdentity,
   kindContainerNames,
   kindNodeNames,
   INFRA_ROLE_LABEL,
 } from "../components/cluster/kindConfig";
 import { DEFAULT_KIND_NODE_IMAGE } from "../config/castleConfig";
 import { MASK } from "../lib/offline/recorder";
-import { MOCK_KUBECONFIG } from "../lib/offline/render";
-import { buildStack, byTypeName, one, Recording } from "./harness";
+import { buildStack, byTypeName, devRawConfig, one, Recording } from "./harness";
+import { parseCastleConfig } from "../config/castleConfig";
+import { recordCastle, withProjectDefaults } from "../lib/offline/render";
+import { LIST_CLUSTERS } from "../components/cluster/kindCluster";
 
 const COMMAND = "command:local:Command";
 const PROVIDER = "pulumi:providers:kubernetes";
@@ -173,41 +175,32 @@ describe("cluster: the kind command's lifecycle", () => {
 
   it("gives the Kubernetes provider a clusterIdentifier and the kubeconfig", () => {
     const provider = one(rec, (r) => r.type === PROVIDER, "kubernetes provider");
-    // The identifier names the cluster instance (a hash of its CA), so a recreated cluster replaces the
-    // provider and every object on it.
-    assert.equal(provider.inputs.clusterIdentifier, `kind-castle-${clusterIdentity(MOCK_KUBECONFIG)}`);
+    // A recreated cluster's new kubeconfig updates the provider; its objects are replaced with the
+    // cluster command (replaceWith), not through a provider replacement.
+    assert.equal(provider.inputs.clusterIdentifier, "kind-castle");
     assert.ok(provider.dependencies.includes(cmd().urn));
     assert.equal(provider.parent, one(rec, (r) => r.type === "castle:cluster:KindCluster", "cluster").urn);
   });
 
-  it("puts every in-cluster resource on that provider and deletes it with the cluster", () => {
+  it("puts every in-cluster resource on that provider, deletes it with the cluster and replaces it with it", () => {
     const provider = one(rec, (r) => r.type === PROVIDER, "kubernetes provider");
-    const inCluster = rec.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+    const inCluster = rec.resources.filter(
+      (r) =>
+        r.custom && (r.type.startsWith("kubernetes:") || r.name.endsWith("-crd-gate")) && r.type !== PROVIDER,
+    );
     assert.ok(inCluster.length >= 2);
     for (const r of inCluster) {
-      assert.ok(r.provider?.startsWith(provider.urn), `${r.name} uses the cluster provider`);
+      if (r.type.startsWith("kubernetes:"))
+        assert.ok(r.provider?.startsWith(provider.urn), `${r.name} uses the cluster provider`);
       assert.equal(r.deletedWith, cmd().urn, `${r.name} is deletedWith the cluster`);
+      // A new kind cluster is empty: each object must be created on it again.
+      assert.deepEqual(r.replaceWith, [cmd().urn], `${r.name} is replaced with the cluster`);
     }
+    assert.deepEqual(provider.replaceWith, [], "the provider itself is only updated with a new kubeconfig");
   });
 });
 
-describe("cluster: identity", () => {
-  const kubeconfig = (ca: string, user: string): string =>
-    YAML.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [
-        { name: "kind-castle", cluster: { server: "https://127.0.0.1:1", "certificate-authority-data": ca } },
-      ],
-      users: [{ name: "kind-castle", user: { token: user } }],
-    });
-
-  it("is the cluster's CA: a new cluster of the same name is a new identity, a new client key is not", () => {
-    assert.equal(clusterIdentity(kubeconfig("Q0Ex", "a")), clusterIdentity(kubeconfig("Q0Ex", "b")));
-    assert.notEqual(clusterIdentity(kubeconfig("Q0Ex", "a")), clusterIdentity(kubeconfig("Q0Ey", "a")));
-    assert.match(clusterIdentity(kubeconfig("Q0Ex", "a")), /^[0-9a-f]{12}$/);
-  });
-
+describe("cluster: names", () => {
   it("lists kind's load balancer among the nodes of a cluster with several control planes", () => {
     assert.deepEqual(kindContainerNames("c", { controlPlane: 2, infra: 1, workers: 1 }), [
       "c-control-plane",
@@ -288,3 +281,53 @@ esac
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+describe("cluster: a kind cluster deleted outside Pulumi", () => {
+  const dev = (): ReturnType<typeof parseCastleConfig> =>
+    parseCastleConfig(withProjectDefaults(devRawConfig()));
+
+  it("stops the run before anything reaches the cluster, naming it and what to do", async () => {
+    await assert.rejects(
+      recordCastle(dev(), "dev", { "command:local:run": () => ({ stdout: "other\n", stderr: "" }) }),
+      (e: Error) => {
+        assert.ok(pulumi.RunError.isInstance(e), "a user-facing error, printed without a stack trace");
+        assert.match(
+          e.message,
+          // The SDK prefixes the property it was serializing (runtime/rpc.ts); the message stays whole.
+          /kind cluster castle no longer exists: it was deleted outside Pulumi \(kind delete cluster, a Docker reset\), and every object in it with it\. Run `npm run down` to clear the stack \(nothing is left to delete\), then `npm run up` to build the castle again\.$/,
+        );
+        return true;
+      },
+    );
+    await assert.rejects(
+      recordCastle(dev(), "prod", {
+        "command:local:run": () => ({ stdout: "No kind clusters found.\n", stderr: "" }),
+      }),
+      /Run `STACK=prod npm run down`/,
+    );
+  });
+
+  it("goes on when kind cannot tell (no kind on PATH, no Docker)", async () => {
+    const rec = await recordCastle(dev(), "dev", {
+      "command:local:run": () => ({ stdout: "castle:cannot-tell: kind is not on PATH\n", stderr: "" }),
+    });
+    assert.ok(rec.resources.length > 10);
+  });
+
+  it("asks kind with a script that says when it cannot tell", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-no-kind-"));
+    const script = LIST_CLUSTERS;
+    const noKind = spawnSync("/bin/bash", ["-c", script], { encoding: "utf8", env: { PATH: dir } });
+    assert.equal(noKind.stdout, "castle:cannot-tell: kind is not on PATH\n");
+    fs.writeFileSync(
+      path.join(dir, "kind"),
+      "#!/bin/bash\necho 'ERROR: failed to list clusters: docker not running' >&2; exit 1\n",
+      { mode: 0o755 },
+    );
+    const noDocker = spawnSync("/bin/bash", ["-c", script], {
+      encoding: "utf8",
+      env: { PATH: `${dir}:/usr/bin:/bin` },
+    });
+    assert.equal(noDocker.stdout, "castle:cannot-tell: ERROR: failed to list clusters: docker not running\n");
+  });
+});

@@ -669,32 +669,28 @@ describe("layers: charts from a mirror, demo on an existing cluster", () => {
     });
   });
 
-  it("on an existing cluster, labels the infra namespaces with patches instead of owning them", async () => {
+  it("on an existing cluster, takes the infra namespaces over but never deletes them", async () => {
     const rec = await buildStack({ ...devRawConfig(), clusterProvider: "existing" }, "dev");
-    assert.equal(
-      rec
-        .ofType("kubernetes:core/v1:Namespace")
-        .filter((n) => ["ingress-nginx", "monitoring"].includes((n.inputs.metadata as Obj).name)).length,
-      0,
-      "no owned infra Namespace: it may exist already (AlreadyExists)",
-    );
-    const patched = rec
-      .ofType("kubernetes:core/v1:NamespacePatch")
-      .map((n) => (n.inputs.metadata as Obj).name);
-    assert.deepEqual(patched.sort(), ["ingress-nginx", "kube-system", "monitoring"]);
-    // Policies in those namespaces wait for the patch that makes sure the namespace exists.
-    const nginxPatch = rec
-      .ofType("kubernetes:core/v1:NamespacePatch")
-      .find((n) => (n.inputs.metadata as Obj).name === "ingress-nginx")!;
-    const allToNginx = rec.resources.find((r) => r.name.endsWith("-ingress-nginx-all-to-nginx"))!;
-    assert.ok(allToNginx.dependencies.includes(nginxPatch.urn));
+    const ns = (name: string): RecordedResource =>
+      rec.ofType("kubernetes:core/v1:Namespace").find((n) => (n.inputs.metadata as Obj).name === name)!;
+    // They may be there already with the controller's own install: destroy must leave them.
+    for (const name of ["ingress-nginx", "monitoring"]) assert.equal(ns(name).retainOnDelete, true, name);
     // User namespaces are the castle's own on every cluster.
-    assert.deepEqual(
-      rec
+    for (const name of ["demo-shop", "demo-batch"]) assert.equal(ns(name).retainOnDelete, undefined, name);
+    // The same resources (URNs) as on kind: a stack keeps its state across this change.
+    const kind = await buildStack(devRawConfig(), "dev");
+    assert.equal(
+      ns("ingress-nginx").urn,
+      kind
         .ofType("kubernetes:core/v1:Namespace")
-        .map((n) => (n.inputs.metadata as Obj).name)
-        .sort(),
-      ["demo-batch", "demo-shop"],
+        .find((n) => (n.inputs.metadata as Obj).name === "ingress-nginx")!.urn,
+    );
+    assert.equal(
+      kind
+        .ofType("kubernetes:core/v1:Namespace")
+        .find((n) => (n.inputs.metadata as Obj).name === "ingress-nginx")!.retainOnDelete,
+      undefined,
+      "on kind the cluster goes with the stack",
     );
   });
 

@@ -4,7 +4,6 @@ import * as k8s from "@pulumi/kubernetes";
 import type { KindNodes } from "../../config/castleConfig";
 import {
   buildKindConfig,
-  clusterIdentity,
   INFRA_ROLE_LABEL,
   kindContainerNames,
   kindApiServerEndpoint,
@@ -46,6 +45,13 @@ fi
 kind get kubeconfig --name "$CASTLE_CLUSTER"
 `;
 
+const CANNOT_TELL = "castle:cannot-tell:";
+/** Lists kind clusters, or says (first line) why it cannot. */
+export const LIST_CLUSTERS = `command -v kind >/dev/null 2>&1 || { echo "${CANNOT_TELL} kind is not on PATH"; exit 0; }
+out=$(kind get clusters 2>&1) || { echo "${CANNOT_TELL} $(printf '%s' "$out" | head -1)"; exit 0; }
+printf '%s\n' "$out"
+`;
+
 const DELETE = `set -eu
 ${SCRATCH}kind delete cluster --name "$CASTLE_CLUSTER" --kubeconfig "$scratch/kubeconfig" >&2
 `;
@@ -65,8 +71,6 @@ export class KindCluster extends pulumi.ComponentResource {
   public readonly nodeNames: KindNodeName[];
   public readonly apiServer: { host: string; port: number };
   public readonly infraNodeLabels: k8s.core.v1.NodePatch[];
-  /** Which cluster instance the kubeconfig points at (see clusterIdentity); changes when kind recreates it. */
-  public readonly identity: pulumi.Output<string>;
 
   constructor(name: string, args: KindClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("castle:cluster:KindCluster", name, {}, opts);
@@ -99,19 +103,46 @@ export class KindCluster extends pulumi.ComponentResource {
       },
     );
 
-    this.kubeconfig = pulumi.secret(this.clusterCommand.stdout);
-    // A hash of the cluster's CA: no secret in it, so it may show in diffs.
-    this.identity = pulumi.unsecret(this.clusterCommand.stdout.apply(clusterIdentity));
+    // The command has no read: a cluster deleted outside Pulumi (`kind delete cluster`, a Docker reset)
+    // stays in state, and every later run would fail somewhere inside it (or wait out the CRD gate). Once
+    // the command's stdout is known (an existing stack, or after create), kind is asked whether the
+    // cluster is still there; the provider waits for that answer, so nothing reaches a missing cluster.
+    const present = this.clusterCommand.stdout.apply(async (kubeconfig) => {
+      const clusters = await command.local.run({
+        command: LIST_CLUSTERS,
+        environment: { CASTLE_CLUSTER: args.clusterName },
+        logging: "none",
+        addPreviousOutputInEnv: false,
+      });
+      const lines = clusters.stdout.split("\n");
+      if (lines[0]?.startsWith(CANNOT_TELL)) {
+        // No kind here (a preview on a CI runner) or no Docker: the cluster's fate is unknown, not gone.
+        pulumi.log.warn(
+          `cannot tell whether kind cluster ${args.clusterName} exists: ${lines[0].slice(CANNOT_TELL.length).trim()}`,
+          this,
+        );
+      } else if (!lines.includes(args.clusterName)) {
+        const stack = pulumi.getStack();
+        const env = stack === "dev" ? "" : `STACK=${stack} `;
+        throw new pulumi.RunError(
+          `kind cluster ${args.clusterName} no longer exists: it was deleted outside Pulumi (kind delete cluster, a Docker reset), and every object in it with it. ` +
+            `Run \`${env}npm run down\` to clear the stack (nothing is left to delete), then \`${env}npm run up\` to build the castle again.`,
+        );
+      }
+      return kubeconfig;
+    });
+    this.kubeconfig = pulumi.secret(present);
 
     this.provider = new k8s.Provider(
       `${name}-k8s`,
       {
         kubeconfig: this.kubeconfig,
-        // The provider is replaced only when this changes (pulumi-kubernetes provider/pkg/provider:
-        // DiffConfig). It names the cluster instance: when kind recreates the cluster (a new kindNodes or
-        // node image), every object in it is replaced on the new cluster instead of staying in state
-        // while gone from the cluster.
-        clusterIdentifier: pulumi.interpolate`kind-${args.clusterName}-${this.identity}`,
+        // The provider is replaced only when this changes (pulumi-kubernetes provider/pkg/provider.go:
+        // DiffConfig); a recreated cluster's new kubeconfig is an update of the provider. The objects in
+        // the cluster are replaced with the cluster command instead (replaceWith, lib/pulumi/inCluster.ts),
+        // so a new kind cluster gets every one of them, and a change of the command's script replaces
+        // nothing.
+        clusterIdentifier: `kind-${args.clusterName}`,
       },
       { parent: this, dependsOn: [this.clusterCommand] },
     );
@@ -125,7 +156,12 @@ export class KindCluster extends pulumi.ComponentResource {
           new k8s.core.v1.NodePatch(
             `${name}-${n.name}-infra-role`,
             { metadata: { name: n.name, labels: { [INFRA_ROLE_LABEL]: "" } } },
-            { parent: this, provider: this.provider, deletedWith: this.clusterCommand },
+            {
+              parent: this,
+              provider: this.provider,
+              deletedWith: this.clusterCommand,
+              replaceWith: [this.clusterCommand],
+            },
           ),
       );
 
@@ -133,7 +169,6 @@ export class KindCluster extends pulumi.ComponentResource {
       kubeconfig: this.kubeconfig,
       nodeNames: this.nodeNames,
       apiServer: this.apiServer,
-      identity: this.identity,
     });
   }
 }

@@ -23,6 +23,10 @@ export interface RecordedResource {
   dependencies: string[];
   provider?: string;
   deletedWith?: string;
+  /** URNs whose replacement replaces this resource too (the `replaceWith` option). */
+  replaceWith: string[];
+  /** The `retainOnDelete` option: Pulumi forgets the object instead of deleting it. */
+  retainOnDelete?: boolean;
   deleteBeforeReplace: boolean;
   additionalSecretOutputs: string[];
   /** Inputs with secrets unwrapped (what a provider or a policy sees). */
@@ -44,6 +48,8 @@ export interface RecordOptions {
   stack?: string;
   /** State a mocked resource returns besides its inputs, by type (e.g. a command's stdout). */
   outputsByType?: Record<string, (inputs: Record<string, unknown>, name: string) => Record<string, unknown>>;
+  /** Answers of the provider functions the program may call, by token; any other call fails the run. */
+  calls?: Record<string, (args: Record<string, unknown>) => Record<string, unknown>>;
 }
 
 function isSecret(v: unknown): v is { value: unknown } {
@@ -70,8 +76,8 @@ export function unwrap(v: unknown, mask: boolean): unknown {
 let running = false;
 
 /**
- * Runs `program` under mocks and returns every resource it registered. Any provider function call
- * (invoke) fails the run: the castle makes none, and an unexpected one would need a live cluster.
+ * Runs `program` under mocks and returns every resource it registered. A provider function call (invoke)
+ * not answered in `opts.calls` fails the run: an unexpected one would need a live cluster.
  */
 export async function recordProgram(program: () => unknown, opts: RecordOptions = {}): Promise<Recording> {
   if (running) throw new Error("recordProgram: one recording at a time (the Pulumi runtime is global)");
@@ -85,6 +91,8 @@ export async function recordProgram(program: () => unknown, opts: RecordOptions 
         return { id: `${args.name}-id`, state: { ...args.inputs, ...extra } };
       },
       call(args) {
+        const answer = opts.calls?.[args.token];
+        if (answer) return answer(args.inputs);
         const err = new Error(
           `unexpected invoke of ${args.token}: the castle program must not call provider functions offline`,
         );
@@ -111,6 +119,8 @@ export async function recordProgram(program: () => unknown, opts: RecordOptions 
         dependencies: [...new Set<string>([...req.getDependenciesList(), ...propDeps])].sort(),
         ...(req.getProvider() ? { provider: req.getProvider() } : {}),
         ...(req.getDeletedwith() ? { deletedWith: req.getDeletedwith() } : {}),
+        replaceWith: req.getReplaceWithList(),
+        ...(req.getRetainondelete() ? { retainOnDelete: true } : {}),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         inputs: unwrap(raw, false) as Record<string, unknown>,

@@ -96,6 +96,7 @@ export function addPolicy(
       dependencies: opts.dependsOnGate === false ? [] : [gate.urn],
       deleteBeforeReplace: false,
       additionalSecretOutputs: [],
+      replaceWith: [],
       inputs,
       maskedInputs: structuredClone(inputs),
     });

@@ -11,9 +11,10 @@ export interface InfraLayerArgs {
   roles: InfraRole[];
   /**
    * Whether the castle owns the infra namespaces (a cluster it creates). On an existing cluster they may
-   * be there already (created with the controller's own install): the castle then applies its labels
-   * with server-side apply patches, which create a missing namespace but never delete one, instead of
-   * Namespaces that fail with AlreadyExists.
+   * be there already, holding the controller's own install: server-side apply takes them over without
+   * AlreadyExists (pulumi-kubernetes provider/pkg/await/await.go: Creation upserts), and destroy keeps
+   * them (retainOnDelete), so the castle never deletes a namespace, and what runs in it, that it may not
+   * have created. Kept as Namespace resources (not patches) so a stack's URNs stay as they were.
    */
   ownsNamespaces?: boolean;
 }
@@ -22,7 +23,7 @@ export interface InfraLayerArgs {
 export class InfraLayer extends pulumi.ComponentResource {
   /** The namespaces the layer created, by name. */
   public readonly namespaces: Map<string, k8s.core.v1.Namespace>;
-  /** Label patches of namespaces the castle does not own (kube-system; every one on an existing cluster). */
+  /** Label patches of namespaces that existed before the castle (kube-system). */
   public readonly namespacePatches: k8s.core.v1.NamespacePatch[];
   public readonly policies: k8s.apiextensions.CustomResource[];
 
@@ -30,18 +31,16 @@ export class InfraLayer extends pulumi.ComponentResource {
     super("castle:policy:InfraLayer", name, {}, opts);
     this.namespaces = new Map();
     this.namespacePatches = [];
-    const namespaceOwners = new Map<string, pulumi.Resource>();
     for (const [ns, labels] of infraNamespaceLabels(args.roles)) {
-      const preexisting = PREEXISTING_NAMESPACES.includes(ns);
-      if (preexisting || args.ownsNamespaces === false) {
-        if (!preexisting || Object.keys(labels).length > 0) {
-          const patch = new k8s.core.v1.NamespacePatch(
-            `${name}-${ns}-labels`,
-            { metadata: { name: ns, labels } },
-            inCluster(this, args.placement),
+      if (PREEXISTING_NAMESPACES.includes(ns)) {
+        if (Object.keys(labels).length > 0) {
+          this.namespacePatches.push(
+            new k8s.core.v1.NamespacePatch(
+              `${name}-${ns}-labels`,
+              { metadata: { name: ns, labels } },
+              inCluster(this, args.placement),
+            ),
           );
-          this.namespacePatches.push(patch);
-          if (!preexisting) namespaceOwners.set(ns, patch);
         }
       } else {
         this.namespaces.set(
@@ -49,16 +48,18 @@ export class InfraLayer extends pulumi.ComponentResource {
           new k8s.core.v1.Namespace(
             `${name}-${ns}`,
             { metadata: { name: ns, labels } },
-            inCluster(this, args.placement),
+            {
+              ...inCluster(this, args.placement),
+              ...(args.ownsNamespaces === false ? { retainOnDelete: true } : {}),
+            },
           ),
         );
-        namespaceOwners.set(ns, this.namespaces.get(ns)!);
       }
     }
     const specs = buildInfraPolicies(args.roles);
-    this.policies = createPolicies(this, name, specs, args.placement, args.crdGate, namespaceOwners);
+    this.policies = createPolicies(this, name, specs, args.placement, args.crdGate, this.namespaces);
     this.registerOutputs({
-      namespaces: [...namespaceOwners.keys()],
+      namespaces: [...this.namespaces.keys()],
       policies: specs.map((p) => `${p.metadata.namespace ?? "(cluster)"}/${p.metadata.name}`),
     });
   }
