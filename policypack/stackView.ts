@@ -44,6 +44,20 @@ export type StackPolicyOverInputs = StackValidationPolicy & {
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => void;
 };
 
+/**
+ * The inputs as the castle means them. The kubernetes provider's Check gives a custom resource whose CRD it
+ * cannot find yet the provider's default namespace ("assume it is namespaced, and correct if required
+ * during the Create step": pulumi-kubernetes provider/pkg/provider/provider.go, Check). A
+ * CiliumClusterwideNetworkPolicy registered while Cilium's operator is still registering the CRDs so
+ * reaches the pack with metadata.namespace "default", though it is cluster-wide (and created as such).
+ */
+function providerNormalized(type: string, props: Obj): Obj {
+  if (type !== CCNP_TYPE || props?.metadata?.namespace === undefined) return props;
+  const { namespace: _ignored, ...metadata } = props.metadata as Obj;
+  void _ignored;
+  return { ...props, metadata };
+}
+
 function seenAs(r: PolicyResource, inputs: Map<string, Obj>): StackResource {
   const seen = inputs.get(r.urn);
   if (seen !== undefined) return { ...r, props: seen, seen: "inputs" };
@@ -63,7 +77,7 @@ export function stackPolicyOverInputs(policy: CastleStackPolicy): StackPolicyOve
   return {
     ...policy,
     validateResource: (args) => {
-      inputs.set(args.urn, args.props);
+      inputs.set(args.urn, providerNormalized(args.type, args.props));
     },
     validateStack: async (args, report) => {
       try {

@@ -1,6 +1,7 @@
 // The verifier's inputs from Kubernetes objects: a render directory written by `npm run render -- --out`,
 // plain YAML files of Cilium policies, or a stack's resources. No Pulumi here: the policy pack imports it.
 
+import { isCiliumRelease } from "../lib/helm/charts";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -31,7 +32,8 @@ export const isCiliumPolicy = (o: Obj): o is CiliumPolicyObject =>
 
 /** The Cilium chart's values, from the render's `helm/kube-system/cilium.values.yaml` object. */
 function ciliumValues(objects: Obj[]): Obj | undefined {
-  return objects.find((o) => o.chart === "cilium" && o.values)?.values;
+  return objects.find((o) => o.values && isCiliumRelease({ name: o.release, namespace: o.namespace, chart: o.chart }))
+    ?.values;
 }
 
 /** The castle's inputs from its Kubernetes objects (policies, Namespaces, the castle-model ConfigMap). */

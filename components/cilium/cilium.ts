@@ -2,9 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import { ClusterPlacement, inCluster } from "../../lib/pulumi/inCluster";
-import { ChartMirror, ciliumChart, releaseChart } from "../../lib/helm/charts";
+import { ChartMirror, ciliumChart, CILIUM_RELEASE, releaseChart } from "../../lib/helm/charts";
 import type { HelmValues } from "../../lib/helm/values";
-import { CILIUM_NAMESPACE, CILIUM_RELEASE_NAME } from "./values";
 import { CILIUM_POLICY_CRDS, crdGateScript } from "./crdGate";
 
 export interface CiliumArgs {
@@ -15,8 +14,6 @@ export interface CiliumArgs {
   values: HelmValues;
   /** Kubeconfig for the gate's kubectl; undefined means the ambient kubeconfig. */
   kubeconfig?: pulumi.Input<string>;
-  /** Which cluster instance (KindCluster.identity): the gate runs again on a recreated cluster. */
-  clusterIdentity?: pulumi.Input<string>;
   /** Resources the release must wait for, e.g. the infra node labels its tolerations rely on. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -38,9 +35,9 @@ export class Cilium extends pulumi.ComponentResource {
     this.release = new k8s.helm.v3.Release(
       `${name}-release`,
       {
-        name: CILIUM_RELEASE_NAME,
+        name: CILIUM_RELEASE.name,
         ...releaseChart(ciliumChart(args.version), args.chartMirror),
-        namespace: CILIUM_NAMESPACE,
+        namespace: CILIUM_RELEASE.namespace,
         values: args.values,
         // First pulls of the agent images on a laptop take minutes.
         timeout: 900,
@@ -54,13 +51,16 @@ export class Cilium extends pulumi.ComponentResource {
         create: crdGateScript(),
         environment: args.kubeconfig ? { CASTLE_KUBECONFIG: args.kubeconfig } : {},
         logging: "stderr",
-        // Re-check after every Cilium upgrade (a new chart may re-register the CRDs) and on a new cluster.
-        triggers: [args.version, [...CILIUM_POLICY_CRDS], args.clusterIdentity ?? ""],
+        // Re-check after every Cilium upgrade: a new chart may re-register the CRDs. A new kind cluster
+        // replaces the gate with the cluster (replaceWith).
+        triggers: [args.version, [...CILIUM_POLICY_CRDS]],
       },
       {
         parent: this,
         dependsOn: [this.release],
-        ...(args.placement.cluster ? { deletedWith: args.placement.cluster } : {}),
+        ...(args.placement.cluster
+          ? { deletedWith: args.placement.cluster, replaceWith: [args.placement.cluster] }
+          : {}),
       },
     );
 

@@ -4,9 +4,6 @@
 import type { CastleConfig } from "../../config/castleConfig";
 import { deepMerge, HelmValues, isPlainValues } from "../../lib/helm/values";
 
-export const CILIUM_RELEASE_NAME = "cilium";
-export const CILIUM_NAMESPACE = "kube-system";
-
 export interface CiliumValuesInput {
   config: Pick<
     CastleConfig,

@@ -15,6 +15,19 @@ export interface ChartRef {
 
 export const CILIUM_CHART_REPOSITORY = "https://helm.cilium.io/";
 
+/** Cilium's Helm release: the pack and the verifier find it by this name, whatever the chart's source. */
+export const CILIUM_RELEASE = { name: "cilium", namespace: "kube-system" } as const;
+
+/**
+ * Whether a Helm release (its `name`, `namespace` and `chart`, as the Release resource or a render holds
+ * them) is the castle's Cilium. By release: with a mirror the chart is a path or an oci:// reference. A
+ * render written before releases were recorded names only the chart.
+ */
+export function isCiliumRelease(r: { name?: unknown; namespace?: unknown; chart?: unknown }): boolean {
+  if (r.name !== undefined) return r.name === CILIUM_RELEASE.name && r.namespace === CILIUM_RELEASE.namespace;
+  return r.chart === "cilium";
+}
+
 export function ciliumChart(version: string): ChartRef {
   return { name: "cilium", version, repository: CILIUM_CHART_REPOSITORY };
 }

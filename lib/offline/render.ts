@@ -7,7 +7,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { parseCastleConfig, PROJECT, RawConfig, CastleConfig } from "../../config/castleConfig";
 import { buildCastle } from "../../castle";
-import { recordProgram, Recording, RecordedResource } from "./recorder";
+import { RecordOptions, recordProgram, Recording, RecordedResource } from "./recorder";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
@@ -63,12 +63,26 @@ export function loadStackConfig(stack: string, dir = PROJECT_DIR): CastleConfig 
   return parseCastleConfig(withProjectDefaults(readStackFile(stack, dir), readProjectFile(dir)));
 }
 
-/** Runs the castle program for a config under mocks. */
-export function recordCastle(config: CastleConfig, stack = "offline"): Promise<Recording> {
+/**
+ * Runs the castle program for a config under mocks. The one function it calls, `command:local:run` for
+ * `kind get clusters` (KindCluster's check that its cluster still exists), finds the cluster.
+ */
+export function recordCastle(
+  config: CastleConfig,
+  stack = "offline",
+  calls: RecordOptions["calls"] = {},
+): Promise<Recording> {
   return recordProgram(() => buildCastle(config).outputs, {
     stack,
     outputsByType: {
       "command:local:Command": () => ({ stdout: MOCK_KUBECONFIG, stderr: "" }),
+    },
+    calls: {
+      "command:local:run": (args) => ({
+        stdout: `${(args.environment as Record<string, string> | undefined)?.CASTLE_CLUSTER ?? ""}\n`,
+        stderr: "",
+      }),
+      ...calls,
     },
   });
 }
@@ -116,6 +130,8 @@ export function renderedObjects(rec: Recording): RenderedObject[] {
       out.push({
         file: `helm/${i.namespace}/${i.name}.values.yaml`,
         object: {
+          release: i.name,
+          namespace: i.namespace,
           chart: i.chart,
           version: i.version,
           repository: (i.repositoryOpts as { repo?: string })?.repo,

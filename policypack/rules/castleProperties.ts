@@ -10,7 +10,8 @@ import { STACK_CONTENT_TYPES, stackPolicyOverInputs, unseen } from "../stackView
 /** The stack's Kubernetes objects as a render holds them; a Helm release contributes its chart and values. */
 export function stackObjects(resources: { type: string; props: Obj }[]): Obj[] {
   return resources.flatMap((r) => {
-    if (r.type === RELEASE_TYPE) return [{ chart: r.props.chart, values: r.props.values ?? {} }];
+    if (r.type === RELEASE_TYPE)
+      return [{ release: r.props.name, namespace: r.props.namespace, chart: r.props.chart, values: r.props.values ?? {} }];
     if (r.type.startsWith("kubernetes:") && typeof r.props.kind === "string" && r.props.metadata)
       return [r.props];
     return [];

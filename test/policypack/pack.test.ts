@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { buildStack, devRawConfig, Recording } from "../harness";
@@ -200,5 +201,46 @@ describe("policy pack: Cilium's rule semantics in the pack's reading", () => {
       ),
       true,
     );
+  });
+});
+
+describe("policy pack: what the real engine showed", () => {
+  const mirror = (): string => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-mirror-"));
+    for (const f of [
+      "cilium-1.19.5.tgz",
+      "ingress-nginx-4.15.1.tgz",
+      "prometheus-27.42.2.tgz",
+      "metrics-server-3.13.0.tgz",
+    ]) {
+      fs.writeFileSync(path.join(dir, f), "");
+    }
+    return dir;
+  };
+
+  it("finds the Cilium release by name when its chart comes from a mirror (a path or oci:// reference)", async () => {
+    for (const chartMirror of [mirror(), "oci://registry.corp/charts"]) {
+      const rec = await buildStack({ ...devRawConfig(), chartMirror }, "dev");
+      assert.deepEqual(mandatory(await runPack(policies, rec)), [], `${chartMirror}: the dev stack passes`);
+      const off = await buildStack(
+        { ...devRawConfig(), chartMirror, ciliumValues: { hostFirewall: { enabled: false } } },
+        "dev",
+      );
+      const names = mandatory(await runPack(policies, off)).map((v) => v.policy);
+      assert.ok(
+        names.includes("cilium-host-firewall-enabled"),
+        `${chartMirror}: the host firewall is still checked`,
+      );
+    }
+  });
+
+  it("a CiliumClusterwideNetworkPolicy checked before its CRD existed (namespace default) stays cluster-wide", async () => {
+    // The kubernetes provider's Check gives a custom resource of an unknown CRD the default namespace
+    // (pulumi-kubernetes provider.go, Check); the real tier saw it on global-infra-nginx.
+    const dev = await buildStack(devRawConfig(), "dev");
+    const early = editInputs(dev, policyNamed("global-infra-nginx"), "global-infra-nginx", (i) => {
+      i.metadata.namespace = "default";
+    });
+    assert.deepEqual(mandatory(await runPack(policies, early)), []);
   });
 });
