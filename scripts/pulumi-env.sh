@@ -36,6 +36,21 @@ castle_pulumi_env() {
     return 0
   fi
   local file="$root/.pulumi-state/passphrase"
+  if [ ! -s "$file" ] && [ "$PULUMI_BACKEND_URL" = "file://$root/.pulumi-state" ]; then
+    # Stacks made before the passphrase was kept here were encrypted under an empty passphrase.
+    local stacks
+    stacks="$({ find "$root/.pulumi-state/.pulumi/stacks" -name '*.json' 2>/dev/null || true; } | sed 's|.*/||; s|\.json$||' | sort -u | tr '\n' ' ')"
+    if [ -n "$stacks" ]; then
+      cat >&2 <<MSG
+cilium-castle: .pulumi-state holds stacks ($stacks) whose secrets are encrypted under an empty passphrase
+(what older versions of this checkout used). Re-encrypt them once under a random passphrase kept in
+.pulumi-state/passphrase, then run your command again:
+
+  cd $root && (umask 077 && head -c 32 /dev/urandom | base64 > .pulumi-state/passphrase) && for s in $stacks; do PULUMI_BACKEND_URL=file://$root/.pulumi-state PULUMI_CONFIG_PASSPHRASE= pulumi stack change-secrets-provider passphrase --stack "\$s" --non-interactive < .pulumi-state/passphrase; done
+MSG
+      return 1
+    fi
+  fi
   if [ ! -s "$file" ]; then
     mkdir -p "$root/.pulumi-state"
     (umask 077 && head -c 32 /dev/urandom | base64 >"$file")

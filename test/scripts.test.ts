@@ -92,3 +92,32 @@ describe("scripts: the Pulumi backend and secrets passphrase", () => {
     assert.equal(cloud.vars.PASSFILE, "");
   });
 });
+
+describe("scripts: stacks from before the kept passphrase", () => {
+  it("are not opened with a new passphrase: the one-time re-encryption is printed instead", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "castle-env-"));
+    fs.mkdirSync(path.join(root, ".pulumi-state", ".pulumi", "stacks", "cilium-castle"), { recursive: true });
+    for (const s of ["dev", "prod"])
+      fs.writeFileSync(
+        path.join(root, ".pulumi-state", ".pulumi", "stacks", "cilium-castle", `${s}.json`),
+        "{}",
+      );
+    const res = spawnSync("bash", ["-c", `. "${ENV_SCRIPT}"; castle_pulumi_env "${root}"`], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "" },
+    });
+    assert.equal(res.status, 1);
+    assert.match(
+      res.stderr,
+      /holds stacks \(dev prod \) whose secrets are encrypted under an empty passphrase/,
+    );
+    assert.match(
+      res.stderr,
+      /for s in dev prod ; do PULUMI_BACKEND_URL=file:\/\/\S+\/\.pulumi-state PULUMI_CONFIG_PASSPHRASE= pulumi stack change-secrets-provider passphrase --stack "\$s" --non-interactive < \.pulumi-state\/passphrase; done/,
+    );
+    assert.ok(
+      !fs.existsSync(path.join(root, ".pulumi-state", "passphrase")),
+      "no passphrase is made that would lock them out",
+    );
+  });
+});
