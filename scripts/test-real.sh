@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/tools.sh build >/dev/null
+bash scripts/go-check.sh --test
 [ -d policypack/node_modules ] || npm ci --prefix policypack --no-audit --no-fund
 exec npx mocha --config test/real/.mocharc.json "$@"

@@ -135,7 +135,10 @@ install_plugins() {
   local home="$1" bin
   bin="$(link_bin_dir pulumi langhost-nodejs command-provider kubernetes-provider)"
   mkdir -p "$home"
-  PULUMI_HOME="$home" "$bin/pulumi" plugin install language nodejs 3.248.0 --file "$bin/pulumi-language-nodejs" >&2
+  # The CLI refuses `plugin install` for nodejs ("bundled with Pulumi"), but finds a language host in its
+  # plugin folder (sdk/go/common/workspace/plugins.go: GetPluginPath).
+  mkdir -p "$home/plugins/language-nodejs-v3.248.0"
+  cp -f "$bin/pulumi-language-nodejs" "$home/plugins/language-nodejs-v3.248.0/pulumi-language-nodejs"
   PULUMI_HOME="$home" "$bin/pulumi" plugin install resource command 1.2.1 --file "$bin/pulumi-resource-command" >&2
   PULUMI_HOME="$home" "$bin/pulumi" plugin install resource kubernetes 4.25.0 --file "$bin/pulumi-resource-kubernetes" >&2
 }

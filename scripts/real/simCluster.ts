@@ -163,6 +163,7 @@ function makeCertificates(dir: string): void {
 
 export class SimCluster {
   private readonly procs = new Map<Component, ChildProcess>();
+  private readonly starters = new Map<Component, () => ChildProcess>();
   private stopped = false;
 
   constructor(
@@ -180,8 +181,24 @@ export class SimCluster {
   }
 
   /** @internal */
-  track(name: Component, proc: ChildProcess): void {
-    this.procs.set(name, proc);
+  track(name: Component, start: () => ChildProcess): void {
+    this.starters.set(name, start);
+    this.procs.set(name, start());
+  }
+
+  /** Starts a stopped component again with its first arguments (same ports, same data). */
+  async restartComponent(name: Component): Promise<void> {
+    await this.stopComponent(name);
+    const start = this.starters.get(name);
+    if (!start) throw new Error(`simulated cluster: ${name} was never started`);
+    this.procs.set(name, start());
+    if (name === "kube-apiserver") {
+      await waitFor(
+        "kube-apiserver",
+        60_000,
+        async () => (await this.request("GET", "/readyz")).status === 200,
+      );
+    }
   }
 
   isRunning(name: Component): boolean {
@@ -406,13 +423,15 @@ export async function startSimCluster(opts: SimClusterOptions): Promise<SimClust
     return p;
   };
   const start = (name: Component, binary: string, args: string[]): void => {
-    const logFile = path.join(logs, `${name}.log`);
-    const fd = fs.openSync(logFile, "a");
-    // detached: its own process group, so stop() kills the component and anything it started.
-    const proc = spawn(binary, args, { cwd: dir, detached: true, stdio: ["ignore", fd, fd] });
-    fs.closeSync(fd);
-    proc.on("exit", (code, sig) => opts.log?.(`${name} exited (${code ?? sig})`));
-    cluster.track(name, proc);
+    cluster.track(name, () => {
+      const logFile = path.join(logs, `${name}.log`);
+      const fd = fs.openSync(logFile, "a");
+      // detached: its own process group, so stop() kills the component and anything it started.
+      const proc = spawn(binary, args, { cwd: dir, detached: true, stdio: ["ignore", fd, fd] });
+      fs.closeSync(fd);
+      proc.on("exit", (code, sig) => opts.log?.(`${name} exited (${code ?? sig})`));
+      return proc;
+    });
   };
   const alive = (name: Component) => () => {
     if (!cluster.isRunning(name)) {
@@ -560,50 +579,4 @@ export async function startSimCluster(opts: SimClusterOptions): Promise<SimClust
     throw e;
   }
   return cluster;
-}
-
-/**
- * `npm run sim-cluster [-- --stack <name>] [--keep]`: a simulated cluster with the nodes of the stack's kind
- * config (dev by default) in the foreground; Ctrl-C stops it and removes its folder.
- */
-async function main(argv: string[]): Promise<void> {
-  const usage = "usage: npm run sim-cluster [-- --stack <name>] [--keep]";
-  let stack = "dev";
-  let keep = false;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--stack" && argv[i + 1]) stack = argv[++i]!;
-    else if (argv[i] === "--keep") keep = true;
-    else if (argv[i] === "--help" || argv[i] === "-h") {
-      console.log(usage);
-      return;
-    } else throw new UsageError(`unknown argument '${argv[i]}'\n${usage}`);
-  }
-  const { readStackFile, withProjectDefaults } = await import("../../lib/offline/render");
-  const { parseCastleConfig } = await import("../../config/castleConfig");
-  const { buildKindConfig } = await import("../../components/cluster/kindConfig");
-  const config = parseCastleConfig(withProjectDefaults(readStackFile(stack)));
-  const kindConfig = buildKindConfig(config.clusterName, config.kindNodes, config.kindNodeImage);
-  const binDir = execFileSync("bash", [path.join(__dirname, "..", "tools.sh"), "build", "etcd", "kube", "kwok"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  }).trim();
-  const started = Date.now();
-  const cluster = await startSimCluster({ binDir, nodes: nodesFromKindConfig(kindConfig), keep });
-  console.log(`simulated cluster ready in ${((Date.now() - started) / 1000).toFixed(1)}s: ${kindConfig.nodes.length} nodes`);
-  console.log(`export KUBECONFIG=${cluster.kubeconfigPath}`);
-  console.log(`logs: ${path.join(cluster.dir, "logs")}; Ctrl-C stops it`);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
-  await cluster.stop();
-}
-
-class UsageError extends Error {}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((e: Error) => {
-    console.error(e instanceof UsageError ? e.message : `sim-cluster: ${e.message}`);
-    process.exit(e instanceof UsageError ? 2 : 1);
-  });
 }

@@ -47,11 +47,12 @@ switch (args[0]) {
     if (args[1] === "ls") out(has("{{.Name}}") ? "kind" : "castlefakenet");
     else if (args[1] === "inspect" && has("-f")) out("172.18.0.0/16 fc00:f853:ccd:e793::/64 ");
     else if (args[1] === "inspect") out(JSON.stringify([{ Id: "castlefakenet", Containers: {} }]));
-    else if (args[1] === "inspect" && args[2] === "bridge") out("1500");
     break;
   case "run":
+    // kind starts every node's `docker run` at once and returns at the first failure
+    // (errors.UntilErrorConcurrent): failing late lets each sibling record its run first.
     process.stderr.write("castle fake docker: no container engine in the real tier; the run was recorded\n");
-    process.exit(125);
+    setTimeout(() => process.exit(125), 1500);
     break;
   default:
     break;

@@ -75,6 +75,7 @@ function judgeWithKind(
   toolsBin: string,
   name: string,
   configFile: string,
+  expectedNodes: number,
 ): { plan?: PlannedNode[]; error?: string } {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "castle-fake-docker-"));
   try {
@@ -104,16 +105,27 @@ function judgeWithKind(
         },
       },
     );
-    const calls = fs.existsSync(log)
-      ? fs
-          .readFileSync(log, "utf8")
-          .trim()
-          .split("\n")
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as string[])
-      : [];
-    const plan = plannedNodes(calls);
+    const calls = (): string[][] =>
+      fs.existsSync(log)
+        ? fs
+            .readFileSync(log, "utf8")
+            .trim()
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as string[])
+        : [];
+    let plan = plannedNodes(calls());
     if (plan.length === 0) return { error: (res.stderr || res.stdout || `kind exited ${res.status}`).trim() };
+    // kind ran the nodes' containers at once; a late sibling may still be recording its run.
+    for (let i = 0; i < 50 && plan.length < expectedNodes; i++) {
+      spawnSync("sleep", ["0.1"]);
+      plan = plannedNodes(calls());
+    }
+    if (plan.length !== expectedNodes) {
+      return {
+        error: `fake kind: kind planned ${plan.length} node containers, the config has ${expectedNodes}`,
+      };
+    }
     return { plan };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -212,7 +224,15 @@ async function main(argv: string[]): Promise<number> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "castle-kind-config-"));
     const configFile = path.join(work, "kind.yaml");
     fs.writeFileSync(configFile, config);
-    const judged = judgeWithKind(toolsBin, name, configFile);
+    const parsed = YAML.parse(config) as KindClusterConfig;
+    const controlPlanes = parsed.nodes.filter((n) => n.role === "control-plane").length;
+    // kind adds a load balancer container in front of several control planes.
+    const judged = judgeWithKind(
+      toolsBin,
+      name,
+      configFile,
+      parsed.nodes.length + (controlPlanes > 1 ? 1 : 0),
+    );
     if (!judged.plan) {
       process.stderr.write(`${judged.error}\n`);
       fs.rmSync(work, { recursive: true, force: true });
@@ -228,7 +248,6 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     process.stderr.write(`Creating cluster "${name}" ...\n`);
-    const parsed = YAML.parse(config) as KindClusterConfig;
     const sim = await startSimCluster({
       binDir: toolsBin,
       nodes: nodesFromKindConfig({ ...parsed, name }),

@@ -5,7 +5,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildKindConfig } from "../../../components/cluster/kindConfig";
 import { parseCastleConfig, RawConfig } from "../../../config/castleConfig";
-import { readStackFile, recordCastle, renderedObjects, withProjectDefaults } from "../../../lib/offline/render";
+import {
+  readStackFile,
+  recordCastle,
+  renderedObjects,
+  withProjectDefaults,
+} from "../../../lib/offline/render";
 import { nodesFromKindConfig, SimCluster, startSimCluster } from "../../../scripts/real/simCluster";
 
 /** The dev stack's config (Pulumi.dev.yaml), keys without the project prefix. */
@@ -28,7 +33,14 @@ export function startCrdRegistrar(bin: string, kubeconfigPath: string, logFile: 
   const fd = fs.openSync(logFile, "a");
   const child = spawn(
     path.join(bin, "castle-cilium-crds"),
-    ["--kubeconfig", kubeconfigPath, "--wait-for-deployment", "kube-system/cilium-operator", "--timeout", "30m"],
+    [
+      "--kubeconfig",
+      kubeconfigPath,
+      "--wait-for-deployment",
+      "kube-system/cilium-operator",
+      "--timeout",
+      "30m",
+    ],
     { stdio: ["ignore", fd, fd], detached: true },
   );
   fs.closeSync(fd);
@@ -48,7 +60,12 @@ const POLICY_KINDS = ["CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"];
 
 export interface PolicyObject {
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec: unknown;
 }
 
@@ -77,4 +94,43 @@ export async function livePolicies(cluster: SimCluster): Promise<PolicyObject[]>
 
 export function policyKey(p: PolicyObject): string {
   return `${p.kind}/${p.metadata.namespace ?? ""}/${p.metadata.name}`;
+}
+
+/**
+ * Stands in for the ingress-nginx controller's status updates (a simulated pod runs no controller): each
+ * Ingress of class nginx gets the address of the node the controller runs on, as ingress-nginx writes it
+ * (internal/ingress/status: the nodes' InternalIP without a publish service). The kubernetes provider
+ * waits for that address before it counts an Ingress as created (pulumi-kubernetes await/ingress.go).
+ */
+export function startIngressStatusWriter(cluster: () => SimCluster | undefined): () => void {
+  let stopped = false;
+  const tick = async (): Promise<void> => {
+    while (!stopped) {
+      const c = cluster();
+      try {
+        const list = c ? await c.request("GET", "/apis/networking.k8s.io/v1/ingresses") : undefined;
+        for (const ing of (list?.status === 200 ? list.body.items : []) as {
+          metadata: { name: string; namespace: string };
+          spec: { ingressClassName?: string };
+          status?: { loadBalancer?: { ingress?: unknown[] } };
+        }[]) {
+          if (ing.spec.ingressClassName !== "nginx" || (ing.status?.loadBalancer?.ingress ?? []).length > 0)
+            continue;
+          await c!.request(
+            "PATCH",
+            `/apis/networking.k8s.io/v1/namespaces/${ing.metadata.namespace}/ingresses/${ing.metadata.name}/status`,
+            { status: { loadBalancer: { ingress: [{ ip: "127.0.0.1" }] } } },
+            "application/merge-patch+json",
+          );
+        }
+      } catch {
+        // the API server may be down on purpose (faults): try again
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  void tick();
+  return () => {
+    stopped = true;
+  };
 }

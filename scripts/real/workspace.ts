@@ -1,4 +1,4 @@
-// The real tier's workspace: the real Pulumi CLI (and its plugins) from scripts/tools.sh, a file backend
+// A Pulumi workspace on the real tools: the real Pulumi CLI (and its plugins) from scripts/tools.sh, a file backend
 // and PULUMI_HOME in a temporary folder, stack config files outside the checkout (--config-file), the
 // fake `kind` first on PATH, and helpers to run pulumi and read its JSON.
 
@@ -8,8 +8,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 
-export const ROOT = path.resolve(__dirname, "..", "..", "..");
+export const ROOT = path.resolve(__dirname, "..", "..");
 export const SHARED_DIR = process.env.CASTLE_SHARED_DIR ?? path.resolve(ROOT, "..", "shared");
+// The fake kind of the real tier (test/real/fakes); only its tests put kind clusters in the workspace.
 const FAKES_BIN = path.join(ROOT, "test", "real", "fakes", "bin");
 
 export interface RunResult {
@@ -49,6 +50,12 @@ export class Workspace {
   readonly dir: string;
   readonly env: NodeJS.ProcessEnv;
   readonly kindState: string;
+  /**
+   * The project the CLI runs in: the checkout's program, from a folder of the workspace. `pulumi stack
+   * init` writes Pulumi.<stack>.yaml (with its encryption salt) into the project folder and has no
+   * --config-file: run in the checkout it would rewrite Pulumi.dev.yaml.
+   */
+  readonly project: string;
 
   constructor(
     readonly bin: string,
@@ -78,25 +85,69 @@ export class Workspace {
       CASTLE_FAKE_KIND_STATE: this.kindState,
       KUBECONFIG: path.join(this.dir, "no-ambient-kubeconfig"),
     };
+    this.project = this.scratchProject(path.join(ROOT, "index.ts"));
+  }
+
+  /** Removes the workspace (state, plugins, projects) unless CASTLE_REAL_KEEP is set. */
+  remove(): void {
+    if (process.env.CASTLE_REAL_KEEP) return;
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * A project of the same name beside the checkout whose program is `entry` (a module of the checkout):
+   * it shares the checkout's stacks, so an edited program can be previewed against a deployed stack.
+   */
+  scratchProject(entry: string): string {
+    const dir = fs.mkdtempSync(path.join(this.dir, "project-"));
+    fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    fs.copyFileSync(path.join(ROOT, "tsconfig.json"), path.join(dir, "tsconfig.json"));
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    fs.writeFileSync(
+      path.join(dir, "package.json"),
+      JSON.stringify({ name: "castle-scratch", main: "index.ts" }),
+    );
+    const rel = path.relative(dir, entry).replace(/\.ts$/, "");
+    fs.writeFileSync(path.join(dir, "index.ts"), `export = require(${JSON.stringify(rel)});\n`);
+    return dir;
   }
 
   configFile(stack: string): string {
-    return path.join(this.dir, `Pulumi.${stack}.yaml`);
+    return path.join(this.project, `Pulumi.${stack}.yaml`);
   }
 
   /** Runs the real CLI in the checkout (Pulumi.yaml is there); stack files stay in the workspace. */
-  async pulumi(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-    return run(path.join(this.bin, "pulumi"), args, { cwd: ROOT, env: this.env, ...opts });
+  async pulumi(
+    args: string[],
+    opts: { input?: string; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<RunResult> {
+    return run(path.join(this.bin, "pulumi"), args, {
+      timeoutMs: 20 * 60_000,
+      ...opts,
+      cwd: opts.cwd ?? this.project,
+      env: { ...this.env, ...(opts.env ?? {}) },
+    });
   }
 
   /** `pulumi <command> --stack s --config-file ...`, with the policy pack where it applies. */
-  async stack(stack: string, command: string[], opts: { pack?: boolean; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  async stack(
+    stack: string,
+    command: string[],
+    opts: { pack?: boolean; input?: string; timeoutMs?: number } = {},
+  ): Promise<RunResult> {
     const pack = opts.pack ? ["--policy-pack", path.join(ROOT, "policypack")] : [];
-    return this.pulumi([...command, "--stack", stack, "--config-file", this.configFile(stack), ...pack, "--non-interactive"], opts);
+    return this.pulumi(
+      [...command, "--stack", stack, "--config-file", this.configFile(stack), ...pack, "--non-interactive"],
+      opts,
+    );
   }
 
   /** A new stack whose config file holds the given values (keys without the project prefix). */
-  async initStack(stack: string, config: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<void> {
+  async initStack(
+    stack: string,
+    config: Record<string, unknown>,
+    secrets: Record<string, string> = {},
+  ): Promise<void> {
     const init = await this.pulumi(["stack", "init", stack, "--non-interactive"]);
     if (init.code !== 0) throw new Error(`stack init ${stack}: ${init.output}`);
     this.writeConfig(stack, config);
@@ -129,10 +180,16 @@ export class Workspace {
   }
 
   /** The stack's checkpoint: every resource the state holds. */
-  async exportStack(stack: string): Promise<{ resources: { urn: string; type: string; id?: string; outputs?: Record<string, unknown> }[] }> {
+  async exportStack(
+    stack: string,
+  ): Promise<{ resources: { urn: string; type: string; id?: string; outputs?: Record<string, unknown> }[] }> {
     const res = await this.pulumi(["stack", "export", "--stack", stack]);
     if (res.code !== 0) throw new Error(`stack export: ${res.output}`);
-    const doc = JSON.parse(res.stdout) as { deployment: { resources?: { urn: string; type: string; id?: string; outputs?: Record<string, unknown> }[] } };
+    const doc = JSON.parse(res.stdout) as {
+      deployment: {
+        resources?: { urn: string; type: string; id?: string; outputs?: Record<string, unknown> }[];
+      };
+    };
     return { resources: doc.deployment.resources ?? [] };
   }
 }
@@ -143,7 +200,12 @@ export async function run(
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
     let stdout = "";
     let stderr = "";
     let output = "";
@@ -175,6 +237,12 @@ export async function run(
 
 /** Steps of `pulumi preview --json`: op and type per URN. */
 export function previewSteps(json: string): { op: string; urn: string; type: string }[] {
-  const doc = JSON.parse(json) as { steps?: { op: string; urn: string; newState?: { type: string }; oldState?: { type: string } }[] };
-  return (doc.steps ?? []).map((s) => ({ op: s.op, urn: s.urn, type: (s.newState ?? s.oldState)?.type ?? "" }));
+  const doc = JSON.parse(json) as {
+    steps?: { op: string; urn: string; newState?: { type: string }; oldState?: { type: string } }[];
+  };
+  return (doc.steps ?? []).map((s) => ({
+    op: s.op,
+    urn: s.urn,
+    type: (s.newState ?? s.oldState)?.type ?? "",
+  }));
 }
