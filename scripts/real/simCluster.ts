@@ -532,6 +532,22 @@ export async function startSimCluster(opts: SimClusterOptions): Promise<SimClust
       });
       if (res.status !== 201)
         throw new Error(`creating node ${node.name}: HTTP ${res.status}: ${JSON.stringify(res.body)}`);
+      // Each node its own address on kind's Docker network (172.18.0.0/16; kwok keeps addresses a node
+      // has). Host-network pods take it as their IP, and Endpoints refuse loopback addresses.
+      const status = await cluster.request(
+        "PATCH",
+        `/api/v1/nodes/${node.name}/status`,
+        {
+          status: {
+            addresses: [
+              { type: "InternalIP", address: `172.18.0.${opts.nodes.indexOf(node) + 2}` },
+              { type: "Hostname", address: node.name },
+            ],
+          },
+        },
+        "application/merge-patch+json",
+      );
+      if (status.status !== 200) throw new Error(`addressing node ${node.name}: HTTP ${status.status}`);
     }
 
     const stagesDir = opts.kwokStagesDir ?? path.join(path.dirname(fs.realpathSync(bin("kwok"))), "stages");
@@ -547,6 +563,10 @@ export async function startSimCluster(opts: SimClusterOptions): Promise<SimClust
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
       `--server-address=127.0.0.1:${kwokPort}`,
       "--node-ip=127.0.0.1",
+      // Renew each node's Lease as a kubelet does (kwokctl's default, pkg/apis/config/v1alpha1 defaults):
+      // without it the heartbeat stage's 10-minute status updates let the node lifecycle controller mark
+      // the nodes NotReady, and every Deployment flaps unavailable.
+      "--node-lease-duration-seconds=40",
       ...stages,
     ]);
 
