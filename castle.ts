@@ -93,7 +93,7 @@ export function buildCastle(config: CastleConfig): Castle {
     },
     {
       provider,
-      ...(cluster ? { deletedWith: cluster.clusterCommand, replaceWith: [cluster.clusterCommand] } : {}),
+      ...(cluster ? { deletedWith: cluster.clusterCommand } : {}),
       dependsOn: [cilium.release],
     },
   );

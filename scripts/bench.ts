@@ -1,7 +1,9 @@
 // npm run bench: the verifier's speed and scale, as figures (not a timed test).
 //   1. castle replay throughput in flows/s, and its ratio to a bare JSON.parse loop over the same lines;
 //   2. castle matrix time for 10, 100 and 1,000 user namespaces, and how it grows;
-//   3. peak memory while replaying 1,000,000 flows (in a child process, so its peak is its own).
+//   3. peak memory while replaying 1,000,000 flows (in a child process, so its peak is its own);
+//   4. the real engine's `pulumi preview`, with the policy pack, of the dev stack and of a 1,000-namespace
+//      stack (when the real tier's tools are built: scripts/tools.sh build).
 
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -15,6 +17,7 @@ import { fromObjects, fromStack } from "../verifier/sources";
 import { buildMatrix } from "../verifier/matrix";
 import { readLines, replay } from "../verifier/replay";
 import { writeFlowFile } from "./benchFlows";
+import { chartMirrorDir, toolsBin, Workspace } from "./real/workspace";
 
 const fmt = (n: number, digits = 0): string =>
   n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -111,6 +114,53 @@ function replayMemory(dir: string): void {
   console.log(`  would-drop groups    : ${r.groups}`);
 }
 
+/** `pulumi preview --policy-pack` of a new kind stack: the program, the engine and the pack, no cluster. */
+async function realPreview(): Promise<void> {
+  let bin: string;
+  try {
+    bin = toolsBin();
+  } catch (e) {
+    console.log(`real engine preview: skipped (${(e as Error).message})`);
+    return;
+  }
+  const ws = new Workspace(bin);
+  try {
+    console.log("real engine preview (pulumi preview --policy-pack, new kind stack, best of 2)");
+    const dev = devRawConfig();
+    const stacks: [string, Record<string, unknown>][] = [
+      ["dev", { ...dev, chartMirror: chartMirrorDir(ws.dir) }],
+      [
+        "ns1000",
+        {
+          ...dev,
+          installDemo: false,
+          chartMirror: chartMirrorDir(ws.dir),
+          userNamespaces: Array.from({ length: 1000 }, (_, i) => ({
+            name: `team-${i}`,
+            exposed: i % 2 === 0,
+            metrics: i % 3 === 0,
+          })),
+        },
+      ],
+    ];
+    for (const [stack, config] of stacks) {
+      await ws.initStack(stack, config);
+      let best = Infinity;
+      let resources = 0;
+      for (let i = 0; i < 2; i++) {
+        const t0 = performance.now();
+        const res = await ws.stack(stack, ["preview", "--json"], { pack: true });
+        best = Math.min(best, (performance.now() - t0) / 1000);
+        if (res.code !== 0) throw new Error(`preview of ${stack} failed:\n${res.output}`);
+        resources = (JSON.parse(res.stdout).steps ?? []).length;
+      }
+      console.log(`  ${stack.padEnd(7)}: ${fmt(best, 1)} s for ${fmt(resources)} resources`);
+    }
+  } finally {
+    ws.remove();
+  }
+}
+
 async function mainBench(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-bench-"));
   try {
@@ -122,6 +172,8 @@ async function mainBench(): Promise<void> {
     await matrixScale();
     console.log();
     replayMemory(dir);
+    console.log();
+    await realPreview();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import {
   buildKindConfig,
+  clusterIdentity,
   kindContainerNames,
   kindNodeNames,
   INFRA_ROLE_LABEL,
@@ -15,7 +16,7 @@ import { DEFAULT_KIND_NODE_IMAGE } from "../config/castleConfig";
 import { MASK } from "../lib/offline/recorder";
 import { buildStack, byTypeName, devRawConfig, one, Recording } from "./harness";
 import { parseCastleConfig } from "../config/castleConfig";
-import { recordCastle, withProjectDefaults } from "../lib/offline/render";
+import { MOCK_KUBECONFIG, recordCastle, withProjectDefaults } from "../lib/offline/render";
 import { LIST_CLUSTERS } from "../components/cluster/kindCluster";
 
 const COMMAND = "command:local:Command";
@@ -31,13 +32,15 @@ describe("cluster: kind config", () => {
     one(rec, byTypeName(COMMAND, "moat-kind"), "kind command");
   const parsedConfig = (): any => YAML.parse(kindCommand().inputs.stdin as string);
 
-  it("is passed on stdin to kind create cluster --config -", () => {
+  it("is passed on stdin to the create script, which hands it to kind create cluster", () => {
     const create = kindCommand().inputs.create as string;
-    assert.match(create, /kind create cluster --name "\$CASTLE_CLUSTER" --config -/);
-    assert.deepEqual(kindCommand().inputs.environment, {
-      CASTLE_CLUSTER: "moat",
-      CASTLE_NODES: "moat-control-plane moat-worker moat-worker2 moat-worker3 moat-worker4 moat-worker5",
-    });
+    assert.match(create, /kind create cluster --name "\$CASTLE_CLUSTER" --config "\$scratch\/kind.yaml"/);
+    const env = kindCommand().inputs.environment as Record<string, string>;
+    assert.equal(env.CASTLE_CLUSTER, "moat");
+    assert.equal(
+      env.CASTLE_NODES,
+      "moat-control-plane moat-worker moat-worker2 moat-worker3 moat-worker4 moat-worker5",
+    );
   });
 
   it("has one control plane, N tainted infra nodes and M workers", () => {
@@ -113,18 +116,59 @@ describe("cluster: the kind command's lifecycle", () => {
   });
   const cmd = (): ReturnType<typeof one> => one(rec, byTypeName(COMMAND, "castle-kind"), "kind command");
 
-  it("adopts an existing cluster with the configured nodes", () => {
+  const hash = (): string => (cmd().inputs.environment as Record<string, string>).CASTLE_CONFIG_HASH!;
+
+  it("marks each cluster it builds with its config's hash", () => {
+    assert.match(hash(), /^[0-9a-f]{16}$/);
+    const run = runWithStubKind(cmd(), { clusters: [], nodes: [] });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, kubeconfigWithCa("NEW"));
+    const create = run.calls.find((c) => c.startsWith("kind create cluster"));
+    assert.match(
+      create ?? "",
+      /^kind create cluster --name castle --config \/\S+\/kind\.yaml --kubeconfig \/\S+\/kubeconfig$/,
+    );
+    assert.equal(run.config, cmd().inputs.stdin, "kind got the generated config");
+    assert.ok(
+      run.calls.some(
+        (c) =>
+          c.startsWith(`kubectl --kubeconfig`) &&
+          c.includes(`create configmap castle-kind --from-literal=configHash=${hash()}`),
+      ),
+    );
+    assert.ok(!fs.existsSync(path.dirname(create!.split(" ").pop()!)), "the scratch kubeconfig is removed");
+  });
+
+  it("adopts its own cluster built from this config (a failed up re-run)", () => {
+    const run = runWithStubKind(cmd(), { clusters: ["castle"], nodes: [], marker: hash() });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /already exists with this config; adopting it/);
+    assert.ok(!run.calls.some((c) => c.startsWith("kind create") || c.startsWith("kind delete")));
+  });
+
+  it("replaces its own cluster built from another config: kind cannot change a cluster's nodes", () => {
+    const run = runWithStubKind(cmd(), { clusters: ["castle"], nodes: [], marker: "0123456789abcdef" });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /was built by the castle from another config; replacing it/);
+    const order = run.calls
+      .filter((c) => /^kind (create|delete)/.test(c))
+      .map((c) => c.split(" ").slice(0, 2).join(" "));
+    assert.deepEqual(order, ["kind delete", "kind create"]);
+    assert.equal(run.stdout, kubeconfigWithCa("NEW"));
+  });
+
+  it("adopts someone else's cluster only with the configured nodes, and marks it", () => {
     const run = runWithStubKind(cmd(), {
       clusters: ["castle"],
       nodes: kindContainerNames("castle", DEV_NODES),
     });
     assert.equal(run.status, 0, run.stderr);
-    assert.equal(run.stdout, STUB_KUBECONFIG);
     assert.match(run.stderr, /already exists with the configured nodes; adopting it/);
-    assert.ok(!run.calls.some((c) => c.startsWith("create")), "kind create is not called");
+    assert.ok(!run.calls.some((c) => c.startsWith("kind create")), "kind create is not called");
+    assert.ok(run.calls.some((c) => c.includes("create configmap castle-kind")));
   });
 
-  it("refuses to adopt a cluster whose nodes differ from kindNodes, naming both", () => {
+  it("refuses someone else's cluster whose nodes differ from kindNodes, naming both", () => {
     const run = runWithStubKind(cmd(), {
       clusters: ["castle"],
       nodes: ["castle-control-plane", "castle-worker"],
@@ -135,34 +179,37 @@ describe("cluster: the kind command's lifecycle", () => {
       run.stderr,
       /kind cluster castle already exists with nodes \[ castle-control-plane castle-worker \] but this stack's kindNodes give \[ castle-control-plane castle-worker castle-worker2 castle-worker3 \]\. Delete it with 'kind delete cluster --name castle', or set kindNodes to match it/,
     );
+    assert.ok(!run.calls.some((c) => c.startsWith("kind delete") || c.startsWith("kind create")));
   });
 
-  it("creates a new cluster from the config on stdin, without touching the user's kubeconfig", () => {
-    const run = runWithStubKind(cmd(), { clusters: [], nodes: [] });
-    assert.equal(run.status, 0, run.stderr);
-    assert.equal(run.stdout, STUB_KUBECONFIG);
-    const create = run.calls.find((c) => c.startsWith("create cluster"));
-    assert.match(create ?? "", /^create cluster --name castle --config - --kubeconfig \/\S+\/kubeconfig$/);
-    assert.equal(run.stdin, cmd().inputs.stdin, "kind got the generated config on stdin");
-    assert.ok(!fs.existsSync(path.dirname(create!.split(" ").pop()!)), "the scratch kubeconfig is removed");
-  });
-
-  it("deletes through a scratch kubeconfig too", () => {
+  it("deletes the cluster it created, through a scratch kubeconfig", () => {
     const run = runWithStubKind(
-      { ...cmd(), inputs: { ...cmd().inputs, create: cmd().inputs.delete } },
-      {
-        clusters: ["castle"],
-        nodes: [],
-      },
+      cmd(),
+      { clusters: ["castle"], nodes: [], ca: "OLD" },
+      "delete",
+      kubeconfigWithCa("OLD"),
     );
     assert.equal(run.status, 0, run.stderr);
-    assert.match(run.calls.join("\n"), /^delete cluster --name castle --kubeconfig \/\S+\/kubeconfig$/m);
+    assert.match(run.calls.join("\n"), /^kind delete cluster --name castle --kubeconfig \/\S+\/kubeconfig$/m);
   });
 
-  it("deletes the cluster, before any replacement, and is replaced when the kind config changes", () => {
-    assert.match(cmd().inputs.delete as string, /kind delete cluster --name "\$CASTLE_CLUSTER"/);
-    assert.equal(cmd().deleteBeforeReplace, true);
+  it("leaves a newer cluster of the same name (the one that replaced it)", () => {
+    const run = runWithStubKind(
+      cmd(),
+      { clusters: ["castle"], nodes: [], ca: "NEW" },
+      "delete",
+      kubeconfigWithCa("OLD"),
+    );
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /is a newer cluster than the one this resource created; leaving it/);
+    assert.ok(!run.calls.some((c) => c.startsWith("kind delete")));
+  });
+
+  it("is replaced when the kind config changes, the new cluster before the old command's delete", () => {
     assert.deepEqual(cmd().inputs.triggers, [cmd().inputs.stdin]);
+    // Not delete-before-replace: the engine would delete every object of the old cluster one by one
+    // first, in an order it does not keep for replaceWith and with a provider it has already closed.
+    assert.equal(cmd().deleteBeforeReplace, false);
   });
 
   it("keeps the kubeconfig secret and off the logs", () => {
@@ -175,14 +222,14 @@ describe("cluster: the kind command's lifecycle", () => {
 
   it("gives the Kubernetes provider a clusterIdentifier and the kubeconfig", () => {
     const provider = one(rec, (r) => r.type === PROVIDER, "kubernetes provider");
-    // A recreated cluster's new kubeconfig updates the provider; its objects are replaced with the
-    // cluster command (replaceWith), not through a provider replacement.
-    assert.equal(provider.inputs.clusterIdentifier, "kind-castle");
+    // The identifier names the cluster instance (a hash of its CA): a recreated cluster replaces the
+    // provider, and the engine every object on it.
+    assert.equal(provider.inputs.clusterIdentifier, `kind-castle-${clusterIdentity(MOCK_KUBECONFIG)}`);
     assert.ok(provider.dependencies.includes(cmd().urn));
     assert.equal(provider.parent, one(rec, (r) => r.type === "castle:cluster:KindCluster", "cluster").urn);
   });
 
-  it("puts every in-cluster resource on that provider, deletes it with the cluster and replaces it with it", () => {
+  it("puts every in-cluster resource on that provider and deletes it with the cluster", () => {
     const provider = one(rec, (r) => r.type === PROVIDER, "kubernetes provider");
     const inCluster = rec.resources.filter(
       (r) =>
@@ -193,14 +240,29 @@ describe("cluster: the kind command's lifecycle", () => {
       if (r.type.startsWith("kubernetes:"))
         assert.ok(r.provider?.startsWith(provider.urn), `${r.name} uses the cluster provider`);
       assert.equal(r.deletedWith, cmd().urn, `${r.name} is deletedWith the cluster`);
-      // A new kind cluster is empty: each object must be created on it again.
-      assert.deepEqual(r.replaceWith, [cmd().urn], `${r.name} is replaced with the cluster`);
+      // Not replaceWith: the engine orders those deletes by map iteration (findResourcesReplacedWith).
+      assert.deepEqual(r.replaceWith, [], `${r.name} is replaced through the provider`);
     }
-    assert.deepEqual(provider.replaceWith, [], "the provider itself is only updated with a new kubeconfig");
   });
 });
 
-describe("cluster: names", () => {
+describe("cluster: identity and names", () => {
+  const kubeconfig = (ca: string, user: string): string =>
+    YAML.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        { name: "kind-castle", cluster: { server: "https://127.0.0.1:1", "certificate-authority-data": ca } },
+      ],
+      users: [{ name: "kind-castle", user: { token: user } }],
+    });
+
+  it("is the cluster's CA: a new cluster of the same name is a new identity, a new client key is not", () => {
+    assert.equal(clusterIdentity(kubeconfig("Q0Ex", "a")), clusterIdentity(kubeconfig("Q0Ex", "b")));
+    assert.notEqual(clusterIdentity(kubeconfig("Q0Ex", "a")), clusterIdentity(kubeconfig("Q0Ey", "a")));
+    assert.match(clusterIdentity(kubeconfig("Q0Ex", "a")), /^[0-9a-f]{12}$/);
+  });
+
   it("lists kind's load balancer among the nodes of a cluster with several control planes", () => {
     assert.deepEqual(kindContainerNames("c", { controlPlane: 2, infra: 1, workers: 1 }), [
       "c-control-plane",
@@ -236,46 +298,66 @@ describe("cluster: existing clusters", () => {
 });
 
 const DEV_NODES = { controlPlane: 1, infra: 1, workers: 2 };
-const STUB_KUBECONFIG = "apiVersion: v1\nkind: Config\n# stub\n";
+const kubeconfigWithCa = (ca: string): string =>
+  `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: ${ca}\n    server: https://127.0.0.1:1\n  name: kind-castle\n`;
 
 /**
- * Runs a kind command resource's script with bash and a stub `kind` on PATH that answers `get clusters`
- * and `get nodes` from the given state and records every call (and create's stdin).
+ * Runs a kind command resource's create (or delete) script with bash, and a stub `kind` and `kubectl` on
+ * PATH: kind answers `get clusters`, `get nodes` and `get kubeconfig` (a cluster whose CA is `ca`, "NEW"
+ * by default) from the given state, kubectl answers the castle's marker ConfigMap; both record every call.
  */
 function runWithStubKind(
   resource: { inputs: Record<string, unknown> },
-  state: { clusters: string[]; nodes: string[] },
-): { status: number | null; stdout: string; stderr: string; calls: string[]; stdin: string } {
+  state: { clusters: string[]; nodes: string[]; marker?: string; ca?: string },
+  script: "create" | "delete" = "create",
+  previousStdout?: string,
+): { status: number | null; stdout: string; stderr: string; calls: string[]; config: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-stub-kind-"));
   try {
     const calls = path.join(dir, "calls");
-    const stdinFile = path.join(dir, "stdin");
+    const configFile = path.join(dir, "config");
     fs.writeFileSync(
       path.join(dir, "kind"),
       `#!/usr/bin/env bash
-echo "$*" >> "${calls}"
+echo "kind $*" >> "${calls}"
 case "$1 $2" in
   "get clusters") printf '%s\\n' ${state.clusters.join(" ")} ;;
   "get nodes") printf '%s\\n' ${state.nodes.join(" ")} ;;
-  "get kubeconfig") printf '%s' "${STUB_KUBECONFIG}" ;;
-  "create cluster") cat > "${stdinFile}"; echo "Creating cluster" >&2 ;;
+  "get kubeconfig") printf '%s' "${kubeconfigWithCa(state.ca ?? "NEW")}" ;;
+  "create cluster") cp "$6" "${configFile}"; echo "Creating cluster" >&2 ;;
   "delete cluster") echo "Deleting cluster" >&2 ;;
 esac
 `,
       { mode: 0o755 },
     );
+    fs.writeFileSync(
+      path.join(dir, "kubectl"),
+      `#!/usr/bin/env bash
+echo "kubectl $*" >> "${calls}"
+case "$*" in
+  *"get configmap castle-kind"*) ${state.marker ? `printf '%s' "${state.marker}"` : `echo 'Error from server (NotFound)' >&2; exit 1`} ;;
+  *"create configmap"*) echo "kind: ConfigMap" ;;
+  *"apply -f -"*) cat > /dev/null; echo "configmap/castle-kind created" ;;
+esac
+`,
+      { mode: 0o755 },
+    );
     const inputs = resource.inputs;
-    const res = spawnSync("bash", ["-c", inputs.create as string], {
-      input: (inputs.stdin as string | undefined) ?? "",
+    const res = spawnSync("bash", ["-c", inputs[script] as string], {
+      input: script === "create" ? ((inputs.stdin as string | undefined) ?? "") : "",
       encoding: "utf8",
-      env: { PATH: `${dir}:${process.env.PATH}`, ...(inputs.environment as Record<string, string>) },
+      env: {
+        PATH: `${dir}:${process.env.PATH}`,
+        ...(inputs.environment as Record<string, string>),
+        ...(previousStdout !== undefined ? { PULUMI_COMMAND_STDOUT: previousStdout } : {}),
+      },
     });
     return {
       status: res.status,
       stdout: res.stdout,
       stderr: res.stderr,
       calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [],
-      stdin: fs.existsSync(stdinFile) ? fs.readFileSync(stdinFile, "utf8") : "",
+      config: fs.existsSync(configFile) ? fs.readFileSync(configFile, "utf8") : "",
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -51,16 +51,14 @@ export class Cilium extends pulumi.ComponentResource {
         create: crdGateScript(),
         environment: args.kubeconfig ? { CASTLE_KUBECONFIG: args.kubeconfig } : {},
         logging: "stderr",
-        // Re-check after every Cilium upgrade: a new chart may re-register the CRDs. A new kind cluster
-        // replaces the gate with the cluster (replaceWith).
+        // Re-check after every Cilium upgrade: a new chart may re-register the CRDs. On a new kind cluster
+        // the kubeconfig in its environment changes, and the update runs the gate again.
         triggers: [args.version, [...CILIUM_POLICY_CRDS]],
       },
       {
         parent: this,
         dependsOn: [this.release],
-        ...(args.placement.cluster
-          ? { deletedWith: args.placement.cluster, replaceWith: [args.placement.cluster] }
-          : {}),
+        ...(args.placement.cluster ? { deletedWith: args.placement.cluster } : {}),
       },
     );
 

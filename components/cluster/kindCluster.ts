@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import type { KindNodes } from "../../config/castleConfig";
 import {
   buildKindConfig,
+  clusterIdentity,
   INFRA_ROLE_LABEL,
   kindContainerNames,
   kindApiServerEndpoint,
@@ -26,21 +28,51 @@ const SCRATCH = `scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 `;
 
-// Idempotent: an existing cluster of that name is adopted, so a failed `pulumi up` can be re-run and a
-// workshop laptop that already has the cluster does not fail, but only when its nodes are the ones this
-// stack's kindNodes give (a NodePatch on a node that does not exist would create a phantom Node). kind's
-// own output goes to stderr so that stdout carries only the kubeconfig.
+// The castle marks each kind cluster it builds with the hash of its kind config (kube-system/castle-kind),
+// so the create script can tell its own clusters from anyone else's:
+//   - no cluster of that name: create it;
+//   - the castle's, from this very config: adopt it (a failed `pulumi up` can be re-run);
+//   - the castle's, from another config: replace it (kind cannot change a running cluster's nodes). This
+//     is how a topology change replaces the cluster: the new command resource creates the new cluster
+//     before the old one's delete runs (create-before-delete; the cluster name is fixed), and DELETE then
+//     leaves a cluster it did not create;
+//   - someone else's: adopt it only when its nodes are the ones kindNodes give (a NodePatch on a node that
+//     does not exist would create a phantom Node), and mark it.
+// kind's own output goes to stderr so that stdout carries only the kubeconfig.
 const CREATE = `set -eu
-${SCRATCH}if kind get clusters 2>/dev/null | grep -qx "$CASTLE_CLUSTER"; then
-  have=$(kind get nodes --name "$CASTLE_CLUSTER" 2>/dev/null | sort | tr '\n' ' ')
-  want=$(printf '%s\n' $CASTLE_NODES | sort | tr '\n' ' ')
-  if [ "$have" != "$want" ]; then
-    echo "cilium-castle: kind cluster $CASTLE_CLUSTER already exists with nodes [ $have] but this stack's kindNodes give [ $want]. Delete it with 'kind delete cluster --name $CASTLE_CLUSTER', or set kindNodes to match it, then run again." >&2
-    exit 1
+${SCRATCH}cat > "$scratch/kind.yaml"
+build() {
+  kind create cluster --name "$CASTLE_CLUSTER" --config "$scratch/kind.yaml" --kubeconfig "$scratch/kubeconfig" >&2
+}
+mark() {
+  kubectl --kubeconfig "$scratch/kubeconfig" -n kube-system create configmap castle-kind \\
+    --from-literal=configHash="$CASTLE_CONFIG_HASH" --dry-run=client -o yaml |
+    kubectl --kubeconfig "$scratch/kubeconfig" apply -f - >&2
+}
+if kind get clusters 2>/dev/null | grep -qx "$CASTLE_CLUSTER"; then
+  kind get kubeconfig --name "$CASTLE_CLUSTER" > "$scratch/kubeconfig"
+  was=$(kubectl --kubeconfig "$scratch/kubeconfig" -n kube-system get configmap castle-kind \\
+    -o 'jsonpath={.data.configHash}' 2>/dev/null || true)
+  if [ "$was" = "$CASTLE_CONFIG_HASH" ]; then
+    echo "kind cluster $CASTLE_CLUSTER already exists with this config; adopting it" >&2
+  elif [ -n "$was" ]; then
+    echo "kind cluster $CASTLE_CLUSTER was built by the castle from another config; replacing it" >&2
+    kind delete cluster --name "$CASTLE_CLUSTER" --kubeconfig "$scratch/old-kubeconfig" >&2
+    build
+    mark
+  else
+    have=$(kind get nodes --name "$CASTLE_CLUSTER" 2>/dev/null | sort | tr '\\n' ' ')
+    want=$(printf '%s\\n' $CASTLE_NODES | sort | tr '\\n' ' ')
+    if [ "$have" != "$want" ]; then
+      echo "cilium-castle: kind cluster $CASTLE_CLUSTER already exists with nodes [ $have] but this stack's kindNodes give [ $want]. Delete it with 'kind delete cluster --name $CASTLE_CLUSTER', or set kindNodes to match it, then run again." >&2
+      exit 1
+    fi
+    echo "kind cluster $CASTLE_CLUSTER already exists with the configured nodes; adopting it" >&2
+    mark
   fi
-  echo "kind cluster $CASTLE_CLUSTER already exists with the configured nodes; adopting it" >&2
 else
-  kind create cluster --name "$CASTLE_CLUSTER" --config - --kubeconfig "$scratch/kubeconfig" >&2
+  build
+  mark
 fi
 kind get kubeconfig --name "$CASTLE_CLUSTER"
 `;
@@ -49,11 +81,22 @@ const CANNOT_TELL = "castle:cannot-tell:";
 /** Lists kind clusters, or says (first line) why it cannot. */
 export const LIST_CLUSTERS = `command -v kind >/dev/null 2>&1 || { echo "${CANNOT_TELL} kind is not on PATH"; exit 0; }
 out=$(kind get clusters 2>&1) || { echo "${CANNOT_TELL} $(printf '%s' "$out" | head -1)"; exit 0; }
-printf '%s\n' "$out"
+printf '%s\\n' "$out"
 `;
 
+// Deletes the cluster this resource created, and no other: after a replacement the cluster of that name is
+// the new one (its CA differs from the one in this resource's kubeconfig, PULUMI_COMMAND_STDOUT).
 const DELETE = `set -eu
-${SCRATCH}kind delete cluster --name "$CASTLE_CLUSTER" --kubeconfig "$scratch/kubeconfig" >&2
+${SCRATCH}ca() { sed -n 's/^ *certificate-authority-data: *//p' | head -1; }
+if kind get clusters 2>/dev/null | grep -qx "$CASTLE_CLUSTER"; then
+  now=$(kind get kubeconfig --name "$CASTLE_CLUSTER" 2>/dev/null | ca)
+  was=$(printf '%s\\n' "\${PULUMI_COMMAND_STDOUT:-}" | ca)
+  if [ -n "$was" ] && [ -n "$now" ] && [ "$now" != "$was" ]; then
+    echo "kind cluster $CASTLE_CLUSTER is a newer cluster than the one this resource created; leaving it" >&2
+    exit 0
+  fi
+fi
+kind delete cluster --name "$CASTLE_CLUSTER" --kubeconfig "$scratch/kubeconfig" >&2
 `;
 
 /**
@@ -71,6 +114,8 @@ export class KindCluster extends pulumi.ComponentResource {
   public readonly nodeNames: KindNodeName[];
   public readonly apiServer: { host: string; port: number };
   public readonly infraNodeLabels: k8s.core.v1.NodePatch[];
+  /** Which cluster instance the kubeconfig points at (see clusterIdentity): changes when kind recreates it. */
+  public readonly identity: pulumi.Output<string>;
 
   constructor(name: string, args: KindClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("castle:cluster:KindCluster", name, {}, opts);
@@ -89,6 +134,7 @@ export class KindCluster extends pulumi.ComponentResource {
         environment: {
           CASTLE_CLUSTER: args.clusterName,
           CASTLE_NODES: kindContainerNames(args.clusterName, args.nodes).join(" "),
+          CASTLE_CONFIG_HASH: createHash("sha256").update(configYaml).digest("hex").slice(0, 16),
         },
         // The kubeconfig is on stdout: log kind's progress (stderr) only.
         logging: "stderr",
@@ -98,8 +144,11 @@ export class KindCluster extends pulumi.ComponentResource {
       {
         parent: this,
         additionalSecretOutputs: ["stdout"],
-        // The cluster name is fixed, so the old cluster must go before the new one is created.
-        deleteBeforeReplace: true,
+        // Not delete-before-replace, though the cluster name is fixed: the new command replaces the old
+        // cluster itself (CREATE), and the old command's delete leaves the new one (DELETE). So the objects
+        // in the old cluster are never deleted one by one: they go with it (deletedWith), and the engine
+        // skips their deletes because the old command is deleted in the same run
+        // (pkg/resource/deploy/step.go: isDeletedWith).
       },
     );
 
@@ -132,17 +181,18 @@ export class KindCluster extends pulumi.ComponentResource {
       return kubeconfig;
     });
     this.kubeconfig = pulumi.secret(present);
+    // A hash of the cluster's CA: no secret in it, so it may show in diffs.
+    this.identity = pulumi.unsecret(this.clusterCommand.stdout.apply(clusterIdentity));
 
     this.provider = new k8s.Provider(
       `${name}-k8s`,
       {
         kubeconfig: this.kubeconfig,
         // The provider is replaced only when this changes (pulumi-kubernetes provider/pkg/provider.go:
-        // DiffConfig); a recreated cluster's new kubeconfig is an update of the provider. The objects in
-        // the cluster are replaced with the cluster command instead (replaceWith, lib/pulumi/inCluster.ts),
-        // so a new kind cluster gets every one of them, and a change of the command's script replaces
-        // nothing.
-        clusterIdentifier: `kind-${args.clusterName}`,
+        // DiffConfig), and the engine replaces every resource on a replaced provider. The identifier names
+        // the cluster instance (a hash of its CA), so when kind recreates the cluster (a new kindNodes or
+        // node image) every object in it is created again on the new one.
+        clusterIdentifier: pulumi.interpolate`kind-${args.clusterName}-${this.identity}`,
       },
       { parent: this, dependsOn: [this.clusterCommand] },
     );
@@ -156,12 +206,7 @@ export class KindCluster extends pulumi.ComponentResource {
           new k8s.core.v1.NodePatch(
             `${name}-${n.name}-infra-role`,
             { metadata: { name: n.name, labels: { [INFRA_ROLE_LABEL]: "" } } },
-            {
-              parent: this,
-              provider: this.provider,
-              deletedWith: this.clusterCommand,
-              replaceWith: [this.clusterCommand],
-            },
+            { parent: this, provider: this.provider, deletedWith: this.clusterCommand },
           ),
       );
 

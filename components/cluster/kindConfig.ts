@@ -1,5 +1,6 @@
 // Pure: stack config in, kind cluster config out. No Pulumi, so tests parse and assert it directly.
 
+import { createHash } from "node:crypto";
 import * as YAML from "yaml";
 import type { KindNodes } from "../../config/castleConfig";
 import * as PORT from "../../lib/cilium/ports";
@@ -108,4 +109,22 @@ export function kindContainerNames(clusterName: string, nodes: KindNodes): strin
   const names = kindNodeNames(clusterName, nodes).map((n) => n.name);
   if (nodes.controlPlane > 1) names.push(`${clusterName}-external-load-balancer`);
   return names.sort();
+}
+
+/**
+ * A short identity of the cluster a kubeconfig points at: a hash of its certificate authority, which kind
+ * generates anew for every cluster it creates (and which a new client key or port leaves alone).
+ */
+export function clusterIdentity(kubeconfig: string): string {
+  let ca = "";
+  try {
+    const doc = YAML.parse(kubeconfig) as { clusters?: { cluster?: Record<string, string> }[] } | null;
+    ca = doc?.clusters?.[0]?.cluster?.["certificate-authority-data"] ?? "";
+  } catch {
+    ca = "";
+  }
+  return createHash("sha256")
+    .update(ca || kubeconfig)
+    .digest("hex")
+    .slice(0, 12);
 }

@@ -3,10 +3,9 @@ import * as k8s from "@pulumi/kubernetes";
 
 /**
  * How every resource inside the cluster is placed: on the cluster's provider, deleted with the cluster
- * (a kind cluster takes its objects with it, so Pulumi need not delete them one by one), replaced with it
- * (a new kind cluster is empty: every object must be created on it again, while the provider, whose
- * clusterIdentifier names the cluster, is only updated), and after whatever it must wait for. Passed to
- * each layer so that every child gets the same options.
+ * (a kind cluster takes its objects with it, so Pulumi need not delete them one by one), and after
+ * whatever it must wait for. Passed to each layer so that every child gets the same three options. (A
+ * recreated kind cluster replaces the provider, and with it every object on it: KindCluster.)
  */
 export interface ClusterPlacement {
   provider: k8s.Provider;
@@ -22,7 +21,7 @@ export function inCluster(
   return {
     parent,
     provider: placement.provider,
-    ...(placement.cluster ? { deletedWith: placement.cluster, replaceWith: [placement.cluster] } : {}),
+    ...(placement.cluster ? { deletedWith: placement.cluster } : {}),
     ...(dependsOn.length > 0 ? { dependsOn } : {}),
   };
 }

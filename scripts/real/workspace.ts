@@ -37,6 +37,7 @@ export function toolsBin(): string {
 /** A folder holding the Cilium and demo chart archives of ../shared, as one chart mirror. */
 export function chartMirrorDir(into: string): string {
   const dir = path.join(into, "charts");
+  if (fs.existsSync(dir)) return dir;
   fs.mkdirSync(dir, { recursive: true });
   for (const src of [path.join(SHARED_DIR, "cilium", "charts"), path.join(SHARED_DIR, "charts")]) {
     for (const f of fs.readdirSync(src).filter((x) => x.endsWith(".tgz"))) {

@@ -13,6 +13,7 @@ import {
   livePolicies,
   policyKey,
   renderedPolicies,
+  SIMULATED_DEMO_VALUES,
   startCrdRegistrar,
   startDevCluster,
   startIngressStatusWriter,
@@ -39,10 +40,7 @@ describe("real tier: the castle on an existing cluster", () => {
       ...devConfig(),
       clusterProvider: "existing",
       chartMirror: chartMirrorDir(ws.dir),
-      // The demo's ingress-nginx admission webhook would be called by the API server for every Ingress,
-      // and a simulated pod cannot answer: the real tier switches the webhook off through the demo's
-      // values (a real cluster keeps it).
-      demoChartValues: { "ingress-nginx": { controller: { admissionWebhooks: { enabled: false } } } },
+      demoChartValues: SIMULATED_DEMO_VALUES,
     };
     await ws.initStack(STACK, config, { kubeconfig: cluster.kubeconfig });
   });

@@ -16,11 +16,12 @@ import {
   livePolicies,
   policyKey,
   renderedPolicies,
+  SIMULATED_DEMO_VALUES,
   startCrdRegistrar,
   startIngressStatusWriter,
   stopProcess,
 } from "./support/castleStacks";
-import { chartMirrorDir, previewSteps, toolsBin, Workspace } from "../../scripts/real/workspace";
+import { chartMirrorDir, previewSteps, RunResult, toolsBin, Workspace } from "../../scripts/real/workspace";
 
 const STACK = "dev";
 
@@ -57,7 +58,7 @@ describe("real tier: the kind stack", () => {
     config = {
       ...devConfig(),
       chartMirror: chartMirrorDir(ws.dir),
-      demoChartValues: { "ingress-nginx": { controller: { admissionWebhooks: { enabled: false } } } },
+      demoChartValues: SIMULATED_DEMO_VALUES,
     };
     await ws.initStack(STACK, config);
     stopIngressStatus = startIngressStatusWriter(() =>
@@ -77,6 +78,20 @@ describe("real tier: the kind stack", () => {
     }
     ws?.remove();
   });
+
+  /**
+   * `pulumi up`, with Cilium's CRD registration started on the kind cluster as soon as the fake kind has
+   * created it (the operator would start there). Returns when the up does.
+   */
+  async function upWithRegistrar(created: () => boolean, log: string): Promise<RunResult> {
+    let done = false;
+    const up = ws.stack(STACK, ["up", "--yes", "--skip-preview"], { pack: true }).finally(() => {
+      done = true;
+    });
+    while (!done && !created()) await new Promise((r) => setTimeout(r, 500));
+    if (created()) registrar = startCrdRegistrar(bin, clusterOf(ws).kubeconfigPath, path.join(ws.dir, log));
+    return up;
+  }
 
   it("pins the node image kind v0.33.0 accepts, at a Kubernetes minor Cilium 1.19 is tested on", () => {
     // kind v0.33.0's own default image is newer (v1.37) than Cilium 1.19's tested range (1.32-1.35,
@@ -116,14 +131,10 @@ describe("real tier: the kind stack", () => {
   it("6a. pulumi up creates the kind cluster, labels its infra node and builds the castle on it", async () => {
     // The operator's CRD registration, against whichever cluster the fake kind creates.
     registrar = undefined;
-    const up = ws.stack(STACK, ["up", "--yes", "--skip-preview"], { pack: true });
-    const waitForCluster = async (): Promise<void> => {
-      for (let i = 0; i < 600 && !readCluster(ws.kindState, "castle"); i++)
-        await new Promise((r) => setTimeout(r, 500));
-      const c = clusterOf(ws);
-      registrar = startCrdRegistrar(bin, c.kubeconfigPath, path.join(ws.dir, "crd-registrar.log"));
-    };
-    const [result] = await Promise.all([up, waitForCluster()]);
+    const result = await upWithRegistrar(
+      () => readCluster(ws.kindState, "castle") !== undefined,
+      "crd-registrar.log",
+    );
     assert.equal(result.code, 0, result.output);
     const calls = fs
       .readFileSync(path.join(ws.kindState, "calls.jsonl"), "utf8")
@@ -177,20 +188,10 @@ describe("real tier: the kind stack", () => {
       `every policy is replaced: ${[...new Set(policySteps.map((s) => s.op))].join(", ")}`,
     );
     stopProcess(registrar);
-    const up = ws.stack(STACK, ["up", "--yes", "--skip-preview"], { pack: true });
-    const waitForNewCluster = async (): Promise<void> => {
-      for (let i = 0; i < 1200; i++) {
-        const c = readCluster(ws.kindState, "castle");
-        if (c && c.simDir !== oldSim) break;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-      registrar = startCrdRegistrar(
-        bin,
-        clusterOf(ws).kubeconfigPath,
-        path.join(ws.dir, "crd-registrar2.log"),
-      );
-    };
-    const [result] = await Promise.all([up, waitForNewCluster()]);
+    const result = await upWithRegistrar(() => {
+      const c = readCluster(ws.kindState, "castle");
+      return c !== undefined && c.simDir !== oldSim;
+    }, "crd-registrar2.log");
     assert.equal(result.code, 0, result.output);
     const c = clusterOf(ws);
     const nodes = (await c.get("/api/v1/nodes")).items.map(

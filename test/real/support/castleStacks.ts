@@ -134,3 +134,15 @@ export function startIngressStatusWriter(cluster: () => SimCluster | undefined):
     stopped = true;
   };
 }
+
+/**
+ * The demo's values for a cluster whose pods are simulated: the API server itself would call two of the
+ * demo's pods, and a simulated pod cannot answer. The ingress-nginx admission webhook would judge every
+ * Ingress; metrics-server's aggregated API (v1beta1.metrics.k8s.io) would stay unavailable, and an
+ * unavailable aggregated API blocks every namespace deletion (the namespace controller must discover every
+ * resource type first). A real cluster keeps both.
+ */
+export const SIMULATED_DEMO_VALUES = {
+  "ingress-nginx": { controller: { admissionWebhooks: { enabled: false } } },
+  "metrics-server": { apiService: { create: false } },
+};
