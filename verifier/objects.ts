@@ -32,8 +32,9 @@ export const isCiliumPolicy = (o: Obj): o is CiliumPolicyObject =>
 
 /** The Cilium chart's values, from the render's `helm/kube-system/cilium.values.yaml` object. */
 function ciliumValues(objects: Obj[]): Obj | undefined {
-  return objects.find((o) => o.values && isCiliumRelease({ name: o.release, namespace: o.namespace, chart: o.chart }))
-    ?.values;
+  return objects.find(
+    (o) => o.values && isCiliumRelease({ name: o.release, namespace: o.namespace, chart: o.chart }),
+  )?.values;
 }
 
 /** The castle's inputs from its Kubernetes objects (policies, Namespaces, the castle-model ConfigMap). */

@@ -27,6 +27,8 @@ export interface RecordedResource {
   replaceWith: string[];
   /** The `retainOnDelete` option: Pulumi forgets the object instead of deleting it. */
   retainOnDelete?: boolean;
+  /** The `ignoreChanges` property paths. */
+  ignoreChanges: string[];
   deleteBeforeReplace: boolean;
   additionalSecretOutputs: string[];
   /** Inputs with secrets unwrapped (what a provider or a policy sees). */
@@ -120,6 +122,7 @@ export async function recordProgram(program: () => unknown, opts: RecordOptions 
         ...(req.getProvider() ? { provider: req.getProvider() } : {}),
         ...(req.getDeletedwith() ? { deletedWith: req.getDeletedwith() } : {}),
         replaceWith: req.getReplaceWithList(),
+        ignoreChanges: req.getIgnorechangesList(),
         ...(req.getRetainondelete() ? { retainOnDelete: true } : {}),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),

@@ -11,7 +11,14 @@ import { STACK_CONTENT_TYPES, stackPolicyOverInputs, unseen } from "../stackView
 export function stackObjects(resources: { type: string; props: Obj }[]): Obj[] {
   return resources.flatMap((r) => {
     if (r.type === RELEASE_TYPE)
-      return [{ release: r.props.name, namespace: r.props.namespace, chart: r.props.chart, values: r.props.values ?? {} }];
+      return [
+        {
+          release: r.props.name,
+          namespace: r.props.namespace,
+          chart: r.props.chart,
+          values: r.props.values ?? {},
+        },
+      ];
     if (r.type.startsWith("kubernetes:") && typeof r.props.kind === "string" && r.props.metadata)
       return [r.props];
     return [];

@@ -23,7 +23,8 @@ import { stackPolicyOverInputs, unseen } from "../stackView";
 import { isCiliumRelease as isCiliumHelmRelease } from "../../lib/helm/charts";
 
 // By release name: with a chart mirror the chart is a path or an oci:// reference (lib/helm/charts.ts).
-const isCiliumRelease = (type: string, props: Obj): boolean => type === RELEASE_TYPE && isCiliumHelmRelease(props);
+const isCiliumRelease = (type: string, props: Obj): boolean =>
+  type === RELEASE_TYPE && isCiliumHelmRelease(props);
 
 export const hostFirewallEnabled: ResourceValidationPolicy = {
   name: "cilium-host-firewall-enabled",

@@ -97,6 +97,7 @@ export function addPolicy(
       deleteBeforeReplace: false,
       additionalSecretOutputs: [],
       replaceWith: [],
+      ignoreChanges: [],
       inputs,
       maskedInputs: structuredClone(inputs),
     });

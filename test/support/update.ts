@@ -1,18 +1,12 @@
 // An update of a stack that is up, as the engine plans it: the program's new inputs, with every
 // ignoreChanges path reset to the old inputs before Check and before any policy sees them
 // (pkg/resource/deploy/step_generator.go: continueStepsFromImport → processIgnoreChanges, only for a
-// resource that has old state). The recorder keeps no resource options beyond a few, so the program is
-// recorded here with a second look at each registration for its ignoreChanges.
+// resource that has old state). The recorder keeps each resource's ignoreChanges.
 
 import { parseCastleConfig, RawConfig } from "../../config/castleConfig";
-import { buildCastle } from "../../castle";
-import { recordProgram } from "../../lib/offline/recorder";
-import { MOCK_KUBECONFIG, withProjectDefaults } from "../../lib/offline/render";
+import { recordCastle, withProjectDefaults } from "../../lib/offline/render";
 import type { RecordedResource, Recording } from "../harness";
 import { withResources } from "./mutate";
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const settings = require("@pulumi/pulumi/runtime/settings");
 
 type Obj = Record<string, any>;
 
@@ -24,26 +18,9 @@ export interface RecordedStack {
 
 /** Records a stack like test/harness.ts buildStack, keeping each resource's ignoreChanges. */
 export async function recordStack(raw: RawConfig, stack: string): Promise<RecordedStack> {
-  const byName = new Map<string, string[]>();
-  const rec = await recordProgram(
-    () => {
-      // Runs after recordProgram has put its own hook on the mock monitor: this one sees the same requests.
-      const monitor = settings.getMonitor();
-      const register = monitor.registerResource.bind(monitor);
-      monitor.registerResource = (req: any, callback: any) => {
-        const paths: string[] = req.getIgnorechangesList();
-        if (paths.length > 0) byName.set(`${req.getType()}::${req.getName()}`, paths);
-        return register(req, callback);
-      };
-      return buildCastle(parseCastleConfig(withProjectDefaults(raw))).outputs;
-    },
-    { stack, outputsByType: { "command:local:Command": () => ({ stdout: MOCK_KUBECONFIG, stderr: "" }) } },
-  );
+  const rec = await recordCastle(parseCastleConfig(withProjectDefaults(raw)), stack);
   const ignoreChanges = new Map<string, string[]>();
-  for (const r of rec.resources) {
-    const paths = byName.get(`${r.type}::${r.name}`);
-    if (paths) ignoreChanges.set(r.urn, paths);
-  }
+  for (const r of rec.resources) if (r.ignoreChanges.length > 0) ignoreChanges.set(r.urn, r.ignoreChanges);
   return { rec, ignoreChanges };
 }
 
