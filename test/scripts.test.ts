@@ -121,3 +121,45 @@ describe("scripts: stacks from before the kept passphrase", () => {
     );
   });
 });
+
+describe("scripts: npm run pulumi", () => {
+  it("runs any pulumi command on the checkout's backend and passphrase", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-fake-pulumi-"));
+    fs.writeFileSync(
+      path.join(dir, "pulumi"),
+      '#!/usr/bin/env bash\necho "args=$*"\necho "backend=$PULUMI_BACKEND_URL"\necho "passfile=${PULUMI_CONFIG_PASSPHRASE_FILE:-}"\n',
+      { mode: 0o755 },
+    );
+    const passfile = path.join(dir, "pp");
+    fs.writeFileSync(passfile, "secret\n");
+    const res = spawnSync(
+      "bash",
+      [path.resolve(__dirname, "..", "scripts", "pulumi.sh"), "pulumi", "stack", "init", "prod"],
+      {
+        encoding: "utf8",
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          PULUMI_BACKEND_URL: `file://${dir}/state`,
+          PULUMI_CONFIG_PASSPHRASE_FILE: passfile,
+        },
+      },
+    );
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /^args=stack init prod$/m);
+    assert.match(res.stdout, new RegExp(`^backend=file://${dir}/state$`, "m"));
+    assert.match(res.stdout, new RegExp(`^passfile=${passfile}$`, "m"));
+  });
+
+  it("says which tool is missing", () => {
+    const res = spawnSync(
+      "bash",
+      [path.resolve(__dirname, "..", "scripts", "pulumi.sh"), "pulumi", "about"],
+      {
+        encoding: "utf8",
+        env: { PATH: "/usr/bin:/bin" },
+      },
+    );
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /cilium-castle: 'pulumi' is not on PATH \(see README, Prerequisites\)/);
+  });
+});
