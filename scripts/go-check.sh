@@ -10,7 +10,7 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 # kubernetes-provider embeds files that scripts/tools.sh generates before it builds: vetted there by the build.
-for m in langhost-nodejs command-provider kind cilium; do
+for m in langhost-nodejs command-provider kind cilium chart-images; do
   (cd "$m" && go vet ./...)
 done
 if [ "${1:-}" = --test ]; then

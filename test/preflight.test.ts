@@ -4,6 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Check, ExecResult, formatChecks, PreflightEnv, runPreflight } from "../scripts/preflight";
+import { prepull } from "../scripts/images";
+import { parseCastleConfig } from "../config/castleConfig";
 
 const GiB = 1024 ** 3;
 const TARGET = { clusterName: "castle", kubernetesVersion: "1.35.8", hostPorts: [80, 443] };
@@ -215,5 +217,32 @@ describe("preflight", () => {
     assert.match(res.stdout, /^FAIL inotify: max_user_watches 8192 < 524288: .* Fix: sudo sysctl/m);
     // (80/443 are this machine's real ports: another failure there would only add to the count.)
     assert.match(res.stdout, /^preflight: \d+ check\(s\) failed$/m);
+  });
+});
+
+describe("prepull", () => {
+  it("pulls every image and loads all but the node image into the kind cluster", () => {
+    const calls: string[] = [];
+    const list = {
+      sources: [
+        { source: "kind node", images: ["kindest/node:v1.35.8@sha256:aa"] },
+        { source: "cilium", images: ["quay.io/cilium/cilium:v1.19.5@sha256:bb"] },
+        { source: "demo apps", images: ["curlimages/curl:8.11.1"] },
+      ],
+      all: [
+        "curlimages/curl:8.11.1",
+        "kindest/node:v1.35.8@sha256:aa",
+        "quay.io/cilium/cilium:v1.19.5@sha256:bb",
+      ],
+    };
+    prepull(list, parseCastleConfig({ clusterName: "moat" }), (cmd, args) => {
+      calls.push(`${cmd} ${args.join(" ")}`);
+    });
+    assert.deepEqual(calls, [
+      "docker pull curlimages/curl:8.11.1",
+      "docker pull kindest/node:v1.35.8@sha256:aa",
+      "docker pull quay.io/cilium/cilium:v1.19.5@sha256:bb",
+      "kind load docker-image --name moat curlimages/curl:8.11.1 quay.io/cilium/cilium:v1.19.5@sha256:bb",
+    ]);
   });
 });

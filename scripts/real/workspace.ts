@@ -26,7 +26,15 @@ export function toolsBin(): string {
   const res = spawnSync("bash", [path.join(ROOT, "scripts", "tools.sh"), "bin-dir"], { encoding: "utf8" });
   if (res.status !== 0) throw new Error(`scripts/tools.sh bin-dir failed: ${res.stderr}`);
   const bin = res.stdout.trim();
-  for (const tool of ["pulumi", "kube-apiserver", "etcd", "kwok", "kind", "castle-cilium-crds"]) {
+  for (const tool of [
+    "pulumi",
+    "kube-apiserver",
+    "etcd",
+    "kwok",
+    "kind",
+    "castle-cilium-crds",
+    "castle-chart-images",
+  ]) {
     if (!fs.existsSync(path.join(bin, tool))) {
       throw new Error(`${tool} is not built: run scripts/tools.sh build (npm run test:real does)`);
     }
