@@ -50,3 +50,15 @@ export function writeFlowFile(file: string, count: number): void {
     fs.closeSync(fd);
   }
 }
+
+/** `npm run sample-flows -- <file> [count]`: a Hubble capture of the dev stack's demo, for the workshop. */
+if (require.main === module) {
+  const [file, countText] = process.argv.slice(2);
+  const count = Number(countText ?? 2000);
+  if (!file || !Number.isInteger(count) || count < 1) {
+    console.error("usage: npm run sample-flows -- <file> [count]");
+    process.exit(2);
+  }
+  writeFlowFile(file, count);
+  console.log(`wrote ${count} flows of the dev stack's demo to ${file}`);
+}
