@@ -118,7 +118,8 @@ describe("cluster: the kind command's lifecycle", () => {
 
   const hash = (): string => (cmd().inputs.environment as Record<string, string>).CASTLE_CONFIG_HASH!;
 
-  it("marks each cluster it builds with its config's hash", () => {
+  it("marks each cluster it builds with its owner (project/stack) and its config's hash", () => {
+    assert.equal((cmd().inputs.environment as Record<string, string>).CASTLE_OWNER, "cilium-castle/test");
     assert.match(hash(), /^[0-9a-f]{16}$/);
     const run = runWithStubKind(cmd(), { clusters: [], nodes: [] });
     assert.equal(run.status, 0, run.stderr);
@@ -133,28 +134,77 @@ describe("cluster: the kind command's lifecycle", () => {
       run.calls.some(
         (c) =>
           c.startsWith(`kubectl --kubeconfig`) &&
-          c.includes(`create configmap castle-kind --from-literal=configHash=${hash()}`),
+          c.includes(
+            `create configmap castle-kind --from-literal=owner=cilium-castle/test --from-literal=configHash=${hash()}`,
+          ),
       ),
     );
     assert.ok(!fs.existsSync(path.dirname(create!.split(" ").pop()!)), "the scratch kubeconfig is removed");
   });
 
   it("adopts its own cluster built from this config (a failed up re-run)", () => {
-    const run = runWithStubKind(cmd(), { clusters: ["castle"], nodes: [], marker: hash() });
+    const run = runWithStubKind(cmd(), {
+      clusters: ["castle"],
+      nodes: [],
+      marker: { owner: "cilium-castle/test", configHash: hash() },
+    });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /already exists with this config; adopting it/);
     assert.ok(!run.calls.some((c) => c.startsWith("kind create") || c.startsWith("kind delete")));
   });
 
   it("replaces its own cluster built from another config: kind cannot change a cluster's nodes", () => {
-    const run = runWithStubKind(cmd(), { clusters: ["castle"], nodes: [], marker: "0123456789abcdef" });
+    const run = runWithStubKind(cmd(), {
+      clusters: ["castle"],
+      nodes: [],
+      marker: { owner: "cilium-castle/test", configHash: "0123456789abcdef" },
+    });
     assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stderr, /was built by the castle from another config; replacing it/);
+    assert.match(run.stderr, /was built by this stack from another config; replacing it/);
     const order = run.calls
       .filter((c) => /^kind (create|delete)/.test(c))
       .map((c) => c.split(" ").slice(0, 2).join(" "));
     assert.deepEqual(order, ["kind delete", "kind create"]);
     assert.equal(run.stdout, kubeconfigWithCa("NEW"));
+  });
+
+  it("refuses a cluster another stack built, whatever its config, and touches nothing", () => {
+    for (const configHash of [hash(), "0123456789abcdef"]) {
+      const run = runWithStubKind(cmd(), {
+        clusters: ["castle"],
+        nodes: kindContainerNames("castle", DEV_NODES),
+        marker: { owner: "cilium-castle/dev", configHash },
+      });
+      assert.equal(run.status, 1);
+      assert.equal(run.stdout, "", "no kubeconfig: nothing may be created on that cluster");
+      assert.equal(
+        run.stderr.trim(),
+        "cilium-castle: kind cluster castle belongs to stack cilium-castle/dev. Give this stack a cluster of its own (pulumi config set clusterName <name>), or destroy that stack first.",
+      );
+      assert.ok(!run.calls.some((c) => /^kind (create|delete)|apply -f/.test(c)), run.calls.join("\n"));
+    }
+  });
+
+  it("stops when it cannot read a cluster's marker, rather than taking the cluster for unmarked", () => {
+    const run = runWithStubKind(cmd(), {
+      clusters: ["castle"],
+      nodes: kindContainerNames("castle", DEV_NODES),
+      kubectl: "failing",
+    });
+    assert.equal(run.status, 1);
+    assert.equal(run.stdout, "");
+    assert.match(run.stderr, /The connection to the server 127\.0\.0\.1:1 was refused/);
+    assert.ok(!run.calls.some((c) => /^kind (create|delete)/.test(c)));
+  });
+
+  it("says kubectl is missing before it creates anything", () => {
+    const run = runWithStubKind(cmd(), { clusters: [], nodes: [], kubectl: "missing" });
+    assert.equal(run.status, 1);
+    assert.equal(
+      run.stderr.trim(),
+      "cilium-castle: kubectl is not on PATH: the castle marks and checks its kind clusters with it (see README, Prerequisites)",
+    );
+    assert.deepEqual(run.calls, [], "neither kind nor kubectl was run");
   });
 
   it("adopts someone else's cluster only with the configured nodes, and marks it", () => {
@@ -202,6 +252,21 @@ describe("cluster: the kind command's lifecycle", () => {
     );
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /is a newer cluster than the one this resource created; leaving it/);
+    assert.ok(!run.calls.some((c) => c.startsWith("kind delete")));
+  });
+
+  it("does not delete a cluster it cannot identify (kind get kubeconfig fails)", () => {
+    const run = runWithStubKind(
+      cmd(),
+      { clusters: ["castle"], nodes: [], ca: "" },
+      "delete",
+      kubeconfigWithCa("OLD"),
+    );
+    assert.equal(run.status, 1);
+    assert.match(
+      run.stderr,
+      /kind cluster castle exists but 'kind get kubeconfig' fails: not deleting a cluster this resource cannot identify\. Delete it by hand \(kind delete cluster --name castle\) if it is yours\./,
+    );
     assert.ok(!run.calls.some((c) => c.startsWith("kind delete")));
   });
 
@@ -301,6 +366,17 @@ const DEV_NODES = { controlPlane: 1, infra: 1, workers: 2 };
 const kubeconfigWithCa = (ca: string): string =>
   `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: ${ca}\n    server: https://127.0.0.1:1\n  name: kind-castle\n`;
 
+/** A folder on PATH with the shell utilities the scripts use and nothing else (no kubectl). */
+function coreutilsOnly(dir: string): string {
+  const bin = path.join(dir, "core");
+  fs.mkdirSync(bin);
+  for (const tool of ["cat", "mktemp", "rm", "grep", "sed", "head", "sort", "tr", "cp", "dirname"]) {
+    const found = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
+    if (found) fs.symlinkSync(found, path.join(bin, tool));
+  }
+  return bin;
+}
+
 /**
  * Runs a kind command resource's create (or delete) script with bash, and a stub `kind` and `kubectl` on
  * PATH: kind answers `get clusters`, `get nodes` and `get kubeconfig` (a cluster whose CA is `ca`, "NEW"
@@ -308,7 +384,13 @@ const kubeconfigWithCa = (ca: string): string =>
  */
 function runWithStubKind(
   resource: { inputs: Record<string, unknown> },
-  state: { clusters: string[]; nodes: string[]; marker?: string; ca?: string },
+  state: {
+    clusters: string[];
+    nodes: string[];
+    marker?: { owner: string; configHash: string };
+    ca?: string;
+    kubectl?: "missing" | "failing";
+  },
   script: "create" | "delete" = "create",
   previousStdout?: string,
 ): { status: number | null; stdout: string; stderr: string; calls: string[]; config: string } {
@@ -323,7 +405,7 @@ echo "kind $*" >> "${calls}"
 case "$1 $2" in
   "get clusters") printf '%s\\n' ${state.clusters.join(" ")} ;;
   "get nodes") printf '%s\\n' ${state.nodes.join(" ")} ;;
-  "get kubeconfig") printf '%s' "${kubeconfigWithCa(state.ca ?? "NEW")}" ;;
+  "get kubeconfig") ${state.ca === "" ? `echo 'ERROR: failed to get cluster internal kubeconfig' >&2; exit 1` : `printf '%s' "${kubeconfigWithCa(state.ca ?? "NEW")}"`} ;;
   "create cluster") cp "$6" "${configFile}"; echo "Creating cluster" >&2 ;;
   "delete cluster") echo "Deleting cluster" >&2 ;;
 esac
@@ -331,11 +413,13 @@ esac
       { mode: 0o755 },
     );
     fs.writeFileSync(
-      path.join(dir, "kubectl"),
+      path.join(dir, state.kubectl === "missing" ? "not-kubectl" : "kubectl"),
       `#!/usr/bin/env bash
 echo "kubectl $*" >> "${calls}"
+${state.kubectl === "failing" ? `echo 'The connection to the server 127.0.0.1:1 was refused' >&2; exit 1` : ""}
 case "$*" in
-  *"get configmap castle-kind"*) ${state.marker ? `printf '%s' "${state.marker}"` : `echo 'Error from server (NotFound)' >&2; exit 1`} ;;
+  *"get configmap castle-kind --ignore-not-found -o jsonpath={.data.owner}") printf '%s' "${state.marker?.owner ?? ""}" ;;
+  *"get configmap castle-kind --ignore-not-found -o jsonpath={.data.configHash}") printf '%s' "${state.marker?.configHash ?? ""}" ;;
   *"create configmap"*) echo "kind: ConfigMap" ;;
   *"apply -f -"*) cat > /dev/null; echo "configmap/castle-kind created" ;;
 esac
@@ -343,11 +427,14 @@ esac
       { mode: 0o755 },
     );
     const inputs = resource.inputs;
-    const res = spawnSync("bash", ["-c", inputs[script] as string], {
+    const res = spawnSync("/bin/bash", ["-c", inputs[script] as string], {
       input: script === "create" ? ((inputs.stdin as string | undefined) ?? "") : "",
       encoding: "utf8",
       env: {
-        PATH: `${dir}:${process.env.PATH}`,
+        PATH: state.kubectl === "missing" ? `${dir}:${coreutilsOnly(dir)}` : `${dir}:${process.env.PATH}`,
+        // Node's stdio pipes are sockets: without SHLVL bash takes itself for an rsh session and reads
+        // ~/.bashrc (bash's shell.c, run_startup_files), which would write to stderr.
+        SHLVL: "1",
         ...(inputs.environment as Record<string, string>),
         ...(previousStdout !== undefined ? { PULUMI_COMMAND_STDOUT: previousStdout } : {}),
       },
@@ -389,6 +476,27 @@ describe("cluster: a kind cluster deleted outside Pulumi", () => {
     );
   });
 
+  it("stops the run when a cluster of that name is another one (its CA changed)", async () => {
+    await assert.rejects(
+      recordCastle(dev(), "dev", {
+        "command:local:run": () => ({ stdout: "castle\ncastle:ca:T1RIRVI=\n", stderr: "" }),
+      }),
+      (e: Error) => {
+        assert.ok(pulumi.RunError.isInstance(e));
+        assert.match(
+          e.message,
+          /kind cluster castle is not the one this stack created: it was deleted and created again outside Pulumi \(its certificate authority changed\), without this stack's objects\. Run `npm run down` to clear the stack/,
+        );
+        return true;
+      },
+    );
+    // kind could list the cluster but not give its kubeconfig: nothing to compare, the run goes on.
+    const rec = await recordCastle(dev(), "dev", {
+      "command:local:run": () => ({ stdout: "castle\ncastle:ca:\n", stderr: "" }),
+    });
+    assert.ok(rec.resources.length > 10);
+  });
+
   it("goes on when kind cannot tell (no kind on PATH, no Docker)", async () => {
     const rec = await recordCastle(dev(), "dev", {
       "command:local:run": () => ({ stdout: "castle:cannot-tell: kind is not on PATH\n", stderr: "" }),
@@ -411,5 +519,20 @@ describe("cluster: a kind cluster deleted outside Pulumi", () => {
       env: { PATH: `${dir}:/usr/bin:/bin` },
     });
     assert.equal(noDocker.stdout, "castle:cannot-tell: ERROR: failed to list clusters: docker not running\n");
+    fs.writeFileSync(
+      path.join(dir, "kind"),
+      `#!/bin/bash\ncase "$1 $2" in\n  "get clusters") printf 'castle\\nother\\n' ;;\n  "get kubeconfig") printf '%s' "${kubeconfigWithCa("Q0FEQVRB")}" ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    const found = spawnSync("/bin/bash", ["-c", script], {
+      encoding: "utf8",
+      env: { PATH: `${dir}:/usr/bin:/bin`, CASTLE_CLUSTER: "castle" },
+    });
+    assert.equal(found.stdout, "castle\nother\ncastle:ca:Q0FEQVRB\n", found.stderr);
+    const absent = spawnSync("/bin/bash", ["-c", script], {
+      encoding: "utf8",
+      env: { PATH: `${dir}:/usr/bin:/bin`, CASTLE_CLUSTER: "prod" },
+    });
+    assert.equal(absent.stdout, "castle\nother\n", "no CA line for a cluster that is not there");
   });
 });

@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { KindNodes } from "../../config/castleConfig";
 import {
   buildKindConfig,
+  caIdentity,
   clusterIdentity,
   INFRA_ROLE_LABEL,
   kindContainerNames,
@@ -28,35 +29,47 @@ const SCRATCH = `scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 `;
 
-// The castle marks each kind cluster it builds with the hash of its kind config (kube-system/castle-kind),
-// so the create script can tell its own clusters from anyone else's:
+// The castle marks each kind cluster it builds with its owner (project/stack) and the hash of its kind
+// config (kube-system/castle-kind), so the create script can tell its own clusters from anyone else's:
 //   - no cluster of that name: create it;
-//   - the castle's, from this very config: adopt it (a failed `pulumi up` can be re-run);
-//   - the castle's, from another config: replace it (kind cannot change a running cluster's nodes). This
+//   - this stack's, from this very config: adopt it (a failed `pulumi up` can be re-run);
+//   - this stack's, from another config: replace it (kind cannot change a running cluster's nodes). This
 //     is how a topology change replaces the cluster: the new command resource creates the new cluster
 //     before the old one's delete runs (create-before-delete; the cluster name is fixed), and DELETE then
 //     leaves a cluster it did not create;
-//   - someone else's: adopt it only when its nodes are the ones kindNodes give (a NodePatch on a node that
-//     does not exist would create a phantom Node), and mark it.
+//   - another stack's: refuse (it would take that stack's cluster from under it);
+//   - unmarked: adopt it only when its nodes are the ones kindNodes give (a NodePatch on a node that does
+//     not exist would create a phantom Node), and mark it.
 // kind's own output goes to stderr so that stdout carries only the kubeconfig.
 const CREATE = `set -eu
-${SCRATCH}cat > "$scratch/kind.yaml"
+${SCRATCH}command -v kubectl >/dev/null 2>&1 || {
+  echo "cilium-castle: kubectl is not on PATH: the castle marks and checks its kind clusters with it (see README, Prerequisites)" >&2
+  exit 1
+}
+cat > "$scratch/kind.yaml"
 build() {
   kind create cluster --name "$CASTLE_CLUSTER" --config "$scratch/kind.yaml" --kubeconfig "$scratch/kubeconfig" >&2
 }
 mark() {
   kubectl --kubeconfig "$scratch/kubeconfig" -n kube-system create configmap castle-kind \\
-    --from-literal=configHash="$CASTLE_CONFIG_HASH" --dry-run=client -o yaml |
-    kubectl --kubeconfig "$scratch/kubeconfig" apply -f - >&2
+    --from-literal=owner="$CASTLE_OWNER" --from-literal=configHash="$CASTLE_CONFIG_HASH" \\
+    --dry-run=client -o yaml | kubectl --kubeconfig "$scratch/kubeconfig" apply -f - >&2
+}
+marker() {
+  kubectl --kubeconfig "$scratch/kubeconfig" -n kube-system get configmap castle-kind --ignore-not-found \\
+    -o "jsonpath={.data.$1}"
 }
 if kind get clusters 2>/dev/null | grep -qx "$CASTLE_CLUSTER"; then
   kind get kubeconfig --name "$CASTLE_CLUSTER" > "$scratch/kubeconfig"
-  was=$(kubectl --kubeconfig "$scratch/kubeconfig" -n kube-system get configmap castle-kind \\
-    -o 'jsonpath={.data.configHash}' 2>/dev/null || true)
-  if [ "$was" = "$CASTLE_CONFIG_HASH" ]; then
+  owner=$(marker owner)
+  was=$(marker configHash)
+  if [ -n "$owner" ] && [ "$owner" != "$CASTLE_OWNER" ]; then
+    echo "cilium-castle: kind cluster $CASTLE_CLUSTER belongs to stack $owner. Give this stack a cluster of its own (pulumi config set clusterName <name>), or destroy that stack first." >&2
+    exit 1
+  elif [ -n "$owner" ] && [ "$was" = "$CASTLE_CONFIG_HASH" ]; then
     echo "kind cluster $CASTLE_CLUSTER already exists with this config; adopting it" >&2
-  elif [ -n "$was" ]; then
-    echo "kind cluster $CASTLE_CLUSTER was built by the castle from another config; replacing it" >&2
+  elif [ -n "$owner" ]; then
+    echo "kind cluster $CASTLE_CLUSTER was built by this stack from another config; replacing it" >&2
     kind delete cluster --name "$CASTLE_CLUSTER" --kubeconfig "$scratch/old-kubeconfig" >&2
     build
     mark
@@ -78,12 +91,19 @@ kind get kubeconfig --name "$CASTLE_CLUSTER"
 `;
 
 const CANNOT_TELL = "castle:cannot-tell:";
-/** Lists kind clusters, or says (first line) why it cannot. */
+const CA_LINE = "castle:ca:";
+/**
+ * Lists kind clusters, or says (first line) why it cannot; when $CASTLE_CLUSTER is among them, a last line
+ * `castle:ca:<certificate-authority-data>` names its certificate authority.
+ */
 export const LIST_CLUSTERS = `command -v kind >/dev/null 2>&1 || { echo "${CANNOT_TELL} kind is not on PATH"; exit 0; }
 out=$(kind get clusters 2>&1) || { echo "${CANNOT_TELL} $(printf '%s' "$out" | head -1)"; exit 0; }
 printf '%s\\n' "$out"
+if printf '%s\\n' "$out" | grep -qx "$CASTLE_CLUSTER"; then
+  ca=$(kind get kubeconfig --name "$CASTLE_CLUSTER" 2>/dev/null | sed -n 's/^ *certificate-authority-data: *//p' | head -1)
+  echo "${CA_LINE}$ca"
+fi
 `;
-
 // Deletes the cluster this resource created, and no other: after a replacement the cluster of that name is
 // the new one (its CA differs from the one in this resource's kubeconfig, PULUMI_COMMAND_STDOUT).
 const DELETE = `set -eu
@@ -91,6 +111,10 @@ ${SCRATCH}ca() { sed -n 's/^ *certificate-authority-data: *//p' | head -1; }
 if kind get clusters 2>/dev/null | grep -qx "$CASTLE_CLUSTER"; then
   now=$(kind get kubeconfig --name "$CASTLE_CLUSTER" 2>/dev/null | ca)
   was=$(printf '%s\\n' "\${PULUMI_COMMAND_STDOUT:-}" | ca)
+  if [ -z "$now" ]; then
+    echo "cilium-castle: kind cluster $CASTLE_CLUSTER exists but 'kind get kubeconfig' fails: not deleting a cluster this resource cannot identify. Delete it by hand (kind delete cluster --name $CASTLE_CLUSTER) if it is yours." >&2
+    exit 1
+  fi
   if [ -n "$was" ] && [ -n "$now" ] && [ "$now" != "$was" ]; then
     echo "kind cluster $CASTLE_CLUSTER is a newer cluster than the one this resource created; leaving it" >&2
     exit 0
@@ -135,6 +159,7 @@ export class KindCluster extends pulumi.ComponentResource {
           CASTLE_CLUSTER: args.clusterName,
           CASTLE_NODES: kindContainerNames(args.clusterName, args.nodes).join(" "),
           CASTLE_CONFIG_HASH: createHash("sha256").update(configYaml).digest("hex").slice(0, 16),
+          CASTLE_OWNER: `${pulumi.getProject()}/${pulumi.getStack()}`,
         },
         // The kubeconfig is on stdout: log kind's progress (stderr) only.
         logging: "stderr",
@@ -164,6 +189,10 @@ export class KindCluster extends pulumi.ComponentResource {
         addPreviousOutputInEnv: false,
       });
       const lines = clusters.stdout.split("\n");
+      const stack = pulumi.getStack();
+      const env = stack === "dev" ? "" : `STACK=${stack} `;
+      const fix = `Run \`${env}npm run down\` to clear the stack (nothing is left to delete), then \`${env}npm run up\` to build the castle again.`;
+      const ca = lines.find((l) => l.startsWith(CA_LINE))?.slice(CA_LINE.length);
       if (lines[0]?.startsWith(CANNOT_TELL)) {
         // No kind here (a preview on a CI runner) or no Docker: the cluster's fate is unknown, not gone.
         pulumi.log.warn(
@@ -171,11 +200,12 @@ export class KindCluster extends pulumi.ComponentResource {
           this,
         );
       } else if (!lines.includes(args.clusterName)) {
-        const stack = pulumi.getStack();
-        const env = stack === "dev" ? "" : `STACK=${stack} `;
         throw new pulumi.RunError(
-          `kind cluster ${args.clusterName} no longer exists: it was deleted outside Pulumi (kind delete cluster, a Docker reset), and every object in it with it. ` +
-            `Run \`${env}npm run down\` to clear the stack (nothing is left to delete), then \`${env}npm run up\` to build the castle again.`,
+          `kind cluster ${args.clusterName} no longer exists: it was deleted outside Pulumi (kind delete cluster, a Docker reset), and every object in it with it. ${fix}`,
+        );
+      } else if (ca && caIdentity(ca) !== clusterIdentity(kubeconfig)) {
+        throw new pulumi.RunError(
+          `kind cluster ${args.clusterName} is not the one this stack created: it was deleted and created again outside Pulumi (its certificate authority changed), without this stack's objects. ${fix}`,
         );
       }
       return kubeconfig;

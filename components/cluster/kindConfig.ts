@@ -123,8 +123,10 @@ export function clusterIdentity(kubeconfig: string): string {
   } catch {
     ca = "";
   }
-  return createHash("sha256")
-    .update(ca || kubeconfig)
-    .digest("hex")
-    .slice(0, 12);
+  return caIdentity(ca || kubeconfig);
+}
+
+/** The identity of a cluster whose certificate-authority-data is `ca` (see clusterIdentity). */
+export function caIdentity(ca: string): string {
+  return createHash("sha256").update(ca).digest("hex").slice(0, 12);
 }
