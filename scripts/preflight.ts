@@ -60,7 +60,8 @@ export const PINS = {
   nodeMin: [20, 19, 0] as const,
   inotifyWatches: 524288,
   inotifyInstances: 512,
-  dockerMemoryGiB: 6,
+  // Docker reports a little less than it is given (a 6 GiB Docker Desktop VM shows about 5.8 GiB).
+  dockerMemoryGiB: 5.5,
   freeDiskGiB: 10,
 };
 
@@ -83,6 +84,16 @@ const missing = (tool: string, fix: string): Check => ({
   fix,
 });
 
+/** A tool that was found but did not answer in time (a hung Docker engine, a stuck credential helper). */
+const noAnswer = (tool: string, command: string): Check => ({
+  name: tool,
+  status: "fail",
+  detail: `\`${command}\` did not answer within ${EXEC_TIMEOUT_S} s`,
+  fix: `run \`${command}\` by hand to see what it waits for (Docker Desktop starting, a proxy, a credential helper)`,
+});
+
+const EXEC_TIMEOUT_S = 20;
+
 interface DockerInfo {
   MemTotal?: number;
   NCPU?: number;
@@ -93,11 +104,12 @@ interface DockerInfo {
 
 function dockerInfo(env: PreflightEnv): { info?: DockerInfo; check?: Check } {
   const res = env.exec("docker", ["info", "--format", "{{json .}}"]);
-  if (res.code === null || res.code === 127) {
+  if (res.code === 127) {
     return {
       check: missing("docker", "install Docker (Docker Desktop, or Docker Engine on Linux) and start it"),
     };
   }
+  if (res.code === null) return { check: noAnswer("docker", "docker info") };
   let info: DockerInfo | undefined;
   try {
     info = JSON.parse(res.stdout.trim()) as DockerInfo;
@@ -107,6 +119,18 @@ function dockerInfo(env: PreflightEnv): { info?: DockerInfo; check?: Check } {
   const errors = [...(info?.ServerErrors ?? []), ...(res.code !== 0 ? [res.stderr.trim()] : [])].filter(
     Boolean,
   );
+  const denied = errors.find((e) => /permission denied/i.test(e));
+  if (denied) {
+    // The engine runs, but this user may not talk to its socket (Docker Engine on Linux).
+    return {
+      check: {
+        name: "docker",
+        status: "fail",
+        detail: `this user may not use the Docker engine: ${denied.split("\n")[0]!.replace(/\.$/, "")}`,
+        fix: "add yourself to the docker group (sudo usermod -aG docker $USER), then log out and in again",
+      },
+    };
+  }
   if (!info || errors.length > 0 || info.MemTotal === undefined) {
     return {
       check: {
@@ -130,8 +154,8 @@ function checkDockerMemory(info: DockerInfo): Check {
     : {
         name: "docker memory",
         status: "fail",
-        detail: `${gib.toFixed(1)} GiB, below the ${PINS.dockerMemoryGiB} GiB four kind nodes with Cilium and the demo need`,
-        fix: "give Docker at least 8 GiB (Docker Desktop: Settings, Resources, Memory)",
+        detail: `${gib.toFixed(1)} GiB, too little for four kind nodes with Cilium and the demo (they need Docker to have 6 GiB)`,
+        fix: "give Docker 6 GiB or more, 8 GiB recommended (Docker Desktop: Settings, Resources, Memory)",
       };
 }
 
@@ -172,9 +196,10 @@ function checkDisk(env: PreflightEnv, info: DockerInfo): Check {
 
 function checkKind(env: PreflightEnv): Check {
   const res = env.exec("kind", ["version"]);
-  if (res.code === null || res.code === 127) {
+  if (res.code === 127) {
     return missing("kind", `install kind ${PINS.kind}: go install sigs.k8s.io/kind@${PINS.kind}`);
   }
+  if (res.code === null) return noAnswer("kind", "kind version");
   const v = /kind (v\d+\.\d+\.\d+)/.exec(res.stdout)?.[1];
   return v === PINS.kind
     ? { name: "kind", status: "ok", detail: v }
@@ -188,7 +213,8 @@ function checkKind(env: PreflightEnv): Check {
 
 function checkKubectl(env: PreflightEnv, k8s: string): Check {
   const res = env.exec("kubectl", ["version", "--client", "-o", "json"]);
-  if (res.code === null || res.code === 127) {
+  if (res.code === null) return noAnswer("kubectl", "kubectl version --client");
+  if (res.code === 127) {
     return missing(
       "kubectl",
       `install kubectl ${k8s.split(".").slice(0, 2).join(".")} (kubernetes.io/docs/tasks/tools)`,
@@ -215,7 +241,8 @@ function checkKubectl(env: PreflightEnv, k8s: string): Check {
 
 function checkPulumi(env: PreflightEnv): Check {
   const res = env.exec("pulumi", ["version"]);
-  if (res.code === null || res.code === 127) {
+  if (res.code === null) return noAnswer("pulumi", "pulumi version");
+  if (res.code === 127) {
     return missing("pulumi", "install the Pulumi CLI v3.248 or newer (pulumi.com/docs/iac/download-install)");
   }
   const v = semver(res.stdout);
@@ -290,6 +317,7 @@ async function checkPorts(env: PreflightEnv, ports: readonly number[]): Promise<
       name: "host ports",
       status: "note",
       detail: `cannot tell whether ${unknown.join(", ")} are free`,
+      fix: `check by hand: sudo ss -ltn 'sport = :${unknown[0]}' (Linux) or lsof -nP -iTCP:${unknown[0]} -sTCP:LISTEN (macOS) lists nothing`,
     };
   return { name: "host ports", status: "ok", detail: `${ports.join(", ")} free` };
 }
@@ -340,7 +368,8 @@ export async function runPreflight(env: PreflightEnv, target: PreflightTarget): 
 export function formatChecks(checks: Check[]): string {
   const mark: Record<Status, string> = { ok: "ok  ", fail: "FAIL", note: "note" };
   const lines = checks.map(
-    (c) => `${mark[c.status]} ${c.name}: ${c.detail}${c.fix ? `. Fix: ${c.fix}` : ""}`,
+    (c) =>
+      `${mark[c.status]} ${c.name}: ${c.detail}${c.fix ? `${/[.?!:]$/.test(c.detail) ? "" : "."} Fix: ${c.fix}` : ""}`,
   );
   const failed = checks.filter((c) => c.status === "fail").length;
   lines.push(
@@ -349,29 +378,96 @@ export function formatChecks(checks: Check[]): string {
   return lines.join("\n");
 }
 
-async function listening(port: number): Promise<boolean | undefined> {
+/**
+ * Whether a TCP socket listens on `port`, from /proc/net/tcp and tcp6 (Linux; the state column 0A is
+ * LISTEN, the local port is hex after the colon): undefined when neither file can be read.
+ */
+export function listensInProcNet(
+  procRoot: string,
+  port: number,
+  read: PreflightEnv["readFile"],
+): boolean | undefined {
+  const tables = ["tcp", "tcp6"]
+    .map((f) => read(path.join(procRoot, "net", f)))
+    .filter((t) => t !== undefined);
+  if (tables.length === 0) return undefined;
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  return tables.some((t) =>
+    t
+      .split("\n")
+      .slice(1)
+      .some((line) => {
+        const cols = line.trim().split(/\s+/);
+        return cols[1]?.toUpperCase().endsWith(`:${hex}`) === true && cols[3] === "0A";
+      }),
+  );
+}
+
+function tryBind(port: number): Promise<"free" | "busy" | "denied" | "unknown"> {
   return new Promise((resolve) => {
     const server = net.createServer();
-    server.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "EADDRINUSE" ? true : undefined));
-    server.listen({ port, host: "0.0.0.0", exclusive: true }, () => server.close(() => resolve(false)));
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      resolve(e.code === "EADDRINUSE" ? "busy" : e.code === "EACCES" ? "denied" : "unknown"),
+    );
+    server.listen({ port, host: "0.0.0.0", exclusive: true }, () => server.close(() => resolve("free")));
   });
+}
+
+function answersOnLoopback(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: "127.0.0.1" });
+    socket.setTimeout(2000);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * Binding is the plain test, but ports below 1024 need root on Linux (Docker's daemon binds them, not the
+ * user): then /proc/net says who listens, and without /proc (macOS, where binding works anyway) a
+ * connection to 127.0.0.1 does.
+ */
+async function listening(
+  port: number,
+  procRoot: string,
+  read: PreflightEnv["readFile"],
+): Promise<boolean | undefined> {
+  const bound = await tryBind(port);
+  if (bound === "free") return false;
+  if (bound === "busy") return true;
+  const fromProc = listensInProcNet(procRoot, port, read);
+  if (fromProc !== undefined) return fromProc;
+  if (bound === "denied") return (await answersOnLoopback(port)) ? true : undefined;
+  return undefined;
 }
 
 /** The real machine. */
 export function hostEnv(): PreflightEnv {
+  const procRoot = process.env.CASTLE_PREFLIGHT_PROC ?? "/proc";
+  const readFile = (p: string): string | undefined => {
+    try {
+      return fs.readFileSync(p, "utf8");
+    } catch {
+      return undefined;
+    }
+  };
   return {
     exec: (cmd, args) => {
-      const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 20_000 });
-      const notFound = (r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
-      return { code: notFound ? 127 : r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+      // On a timeout spawnSync gives status null (and ETIMEDOUT): "did not answer", not "not on PATH".
+      const r = spawnSync(cmd, args, { encoding: "utf8", timeout: EXEC_TIMEOUT_S * 1000 });
+      const error = (r.error as NodeJS.ErrnoException | undefined)?.code;
+      // ENOENT: not on PATH. Another spawn error (EACCES: not executable) is a failed run, with its reason.
+      const code = error === "ENOENT" ? 127 : error && error !== "ETIMEDOUT" ? 126 : r.status;
+      return { code, stdout: r.stdout ?? "", stderr: r.stderr || (error ? String(r.error?.message) : "") };
     },
-    readFile: (p) => {
-      try {
-        return fs.readFileSync(p, "utf8");
-      } catch {
-        return undefined;
-      }
-    },
+    readFile,
     freeBytes: (p) => {
       try {
         const s = fs.statfsSync(p);
@@ -380,9 +476,9 @@ export function hostEnv(): PreflightEnv {
         return undefined;
       }
     },
-    portInUse: listening,
+    portInUse: (port) => listening(port, procRoot, readFile),
     nodeVersion: process.version,
-    procRoot: process.env.CASTLE_PREFLIGHT_PROC ?? "/proc",
+    procRoot,
   };
 }
 

@@ -74,4 +74,27 @@ describe("real tier: the images the stack runs", () => {
     );
     assert.ok(!list.all.some((i) => i.includes("kube-webhook-certgen")));
   });
+
+  it("count an install's hooks but not `helm test` hooks, which an install never runs", () => {
+    const chart = fs.mkdtempSync(path.join(os.tmpdir(), "castle-hooks-chart-"));
+    fs.mkdirSync(path.join(chart, "templates"));
+    fs.writeFileSync(path.join(chart, "Chart.yaml"), "apiVersion: v2\nname: hooks\nversion: 0.1.0\n");
+    const pod = (name: string, image: string, hook?: string): string =>
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n` +
+      (hook ? `  annotations:\n    "helm.sh/hook": ${hook}\n` : "") +
+      `spec:\n  containers:\n    - name: c\n      image: ${image}\n`;
+    fs.writeFileSync(path.join(chart, "templates", "app.yaml"), pod("app", "example.org/app:1"));
+    fs.writeFileSync(
+      path.join(chart, "templates", "job.yaml"),
+      pod("setup", "example.org/setup:1", "pre-install,pre-upgrade"),
+    );
+    fs.writeFileSync(path.join(chart, "templates", "test.yaml"), pod("smoke", "example.org/smoke:1", "test"));
+    const out = execFileSync(path.join(bin, "castle-chart-images"), [], {
+      input: JSON.stringify([{ release: "hooks", namespace: "default", chart, values: {} }]),
+      encoding: "utf8",
+    });
+    assert.deepEqual(JSON.parse(out), [
+      { release: "hooks", images: ["example.org/app:1", "example.org/setup:1"] },
+    ]);
+  });
 });

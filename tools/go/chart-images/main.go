@@ -18,6 +18,7 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	helmrelease "helm.sh/helm/v3/pkg/release"
 	"sigs.k8s.io/yaml"
 )
 
@@ -93,10 +94,24 @@ func render(r release, kv *chartutil.KubeVersion) (string, error) {
 	var b strings.Builder
 	b.WriteString(rel.Manifest)
 	for _, h := range rel.Hooks {
+		// `helm test` hooks run only when someone runs helm test; an install (the Pulumi Release) never
+		// pulls their images (helm's pkg/action/install.go runs pre/post-install hooks only).
+		if isTestHook(h) {
+			continue
+		}
 		b.WriteString("\n---\n")
 		b.WriteString(h.Manifest)
 	}
 	return b.String(), nil
+}
+
+func isTestHook(h *helmrelease.Hook) bool {
+	for _, e := range h.Events {
+		if e == helmrelease.HookTest {
+			return true
+		}
+	}
+	return false
 }
 
 // imagesIn walks every document for container lists (containers, initContainers, ephemeralContainers) and
