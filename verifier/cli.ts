@@ -8,7 +8,7 @@ import { buildMatrix, matrixTable } from "./matrix";
 import { matrixHtml } from "./html";
 import { checkCastle, formatCheck } from "./check";
 import { explain } from "./why";
-import { diffCastles, diffMarkdown } from "./diff";
+import { diffCastles, diffChanged, diffMarkdown, diffTable } from "./diff";
 import { formatReplay, replay } from "./replay";
 
 const USAGE = `usage: castle <command> [options]
@@ -17,7 +17,8 @@ const USAGE = `usage: castle <command> [options]
   castle why    --stack <name> --from <endpoint> --to <endpoint> --port <n>[/tcp|udp] [--enforce]
   castle check  --stack <name>
   castle replay --stack <name> <flows.json | -> [--format table|json|markdown]
-  castle diff   <renderA> <renderB>
+  castle diff   <renderA> <renderB> [--format markdown|json|table]
+                exit 0: no probed flow changes; 1: some do (or exist on one side only); 2: an error
 
   --stack <name>      a stack of this project, rendered offline from Pulumi.<name>.yaml
   --render <dir>      instead of --stack: a directory written by npm run render -- --out <dir>
@@ -128,10 +129,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case "diff": {
         if (positionals.length !== 2)
           throw new UsageError("diff needs two render directories: castle diff <renderA> <renderB>");
+        const format = values.format ?? "markdown";
+        if (!["markdown", "json", "table"].includes(format))
+          throw new UsageError(`--format ${format}: expected markdown, json or table`);
+        const d = diffCastles(fromRenderDir(positionals[0]), fromRenderDir(positionals[1]));
         io.out(
-          diffMarkdown(diffCastles(fromRenderDir(positionals[0]), fromRenderDir(positionals[1]))) + "\n",
+          (format === "json"
+            ? JSON.stringify(d, null, 2)
+            : format === "table"
+              ? diffTable(d)
+              : diffMarkdown(d)) + "\n",
         );
-        return 0;
+        return diffChanged(d) ? 1 : 0;
       }
       default:
         throw new UsageError(`unknown command "${command}"`);
@@ -142,6 +151,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return 2;
     }
     io.err(`castle: ${e instanceof CastleConfigError ? e.message : (e as Error).message}\n`);
-    return 1;
+    // diff follows kubectl diff: 1 means "differences", so its errors are 2.
+    return command === "diff" ? 2 : 1;
   }
 }

@@ -6,6 +6,8 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { castle, renderTo } from "./support";
 import { main } from "../../verifier/cli";
+import type { DiffResult } from "../../verifier/diff";
+import { cidrEdges, probePointsOf } from "../../verifier/probePoints";
 import { writeFlowFile } from "../../scripts/benchFlows";
 import { PROJECT_DIR } from "../../lib/offline/render";
 
@@ -182,8 +184,12 @@ describe("castle check", () => {
 });
 
 describe("castle diff", () => {
-  it("prints the flows that became allowed or denied, as Markdown", async () => {
-    const before = await renderTo(undefined, "before");
+  let base: string;
+  before(async () => {
+    base = await renderTo(undefined, "before");
+  });
+
+  it("prints the flows that became allowed or denied, as Markdown, and exits 1", async () => {
     const after = await renderTo(
       (raw) => ({
         ...raw,
@@ -194,20 +200,89 @@ describe("castle diff", () => {
       }),
       "after",
     );
-    const r = await castle("diff", before, after);
-    assert.equal(r.code, 0, r.err);
+    const r = await castle("diff", base, after);
+    assert.equal(r.code, 1, r.err);
     assert.match(r.out, /^### Castle reachability: `.*before` → `.*after`/);
-    assert.match(r.out, /\*\*1 became allowed, 1 became denied\*\* \(evaluated as enforced\)/);
+    // Every probed port of the pair (the classes' and the policies'), on one row.
+    assert.match(r.out, /\*\*15 became allowed, 15 became denied\*\* \(evaluated as enforced\)/);
     assert.match(
       r.out,
-      /\| `role:ingress-nginx` \| `user:demo-batch` \| 8080\/tcp \| denied \| allowed \| `global-infra-nginx`, `nginx-to-services` \|/,
+      /\| `role:ingress-nginx` \| `user:demo-batch` \| 22\/tcp, 53\/tcp, 53\/udp, 80\/tcp, 443\/tcp, .*, 8080\/tcp, .* \| denied \| allowed \| `global-infra-nginx`, `nginx-to-services` \|/,
     );
-    assert.match(r.out, /\| `role:ingress-nginx` \| `user:demo-shop` \| 8080\/tcp \| allowed \| denied \|/);
+    assert.match(
+      r.out,
+      /\| `role:ingress-nginx` \| `user:demo-shop` \| 22\/tcp, .*8080\/tcp.* \| allowed \| denied \|/,
+    );
   });
 
-  it("reports no change between two renders of the same stack", async () => {
-    const r = await castle("diff", await renderTo(undefined, "a"), await renderTo(undefined, "b"));
+  it("sees a widened jumphost CIDR at the new CIDR's edges and just outside the old one", async () => {
+    const wide = await renderTo((raw) => ({ ...raw, jumphostCidrs: ["10.0.0.0/8"] }), "wide");
+    const r = await castle("diff", base, wide, "--format", "json");
+    assert.equal(r.code, 1, r.err);
+    const d = JSON.parse(r.out) as DiffResult;
+    assert.deepEqual(d.becameDenied, []);
+    const ssh = d.becameAllowed.filter((c) => c.port === "22/tcp" && c.to === "node:control-plane");
+    assert.deepEqual(
+      ssh.map((c) => c.from),
+      ["ip:10.0.0.0", "ip:10.1.101.109", "ip:10.1.101.111", "ip:10.255.255.255"],
+    );
+    assert.ok(ssh.every((c) => c.by.includes("host-all") && c.before === "denied"));
+    // 9.255.255.255 and 11.0.0.0, just outside the /8, stay denied: not reported.
+    assert.ok(!d.becameAllowed.some((c) => /^ip:(9\.|11\.)/.test(c.from)));
+    assert.ok(d.probed.addresses.some((a) => a.ip === "11.0.0.0" && a.why === "just above 10.0.0.0/8"));
+  });
+
+  it("sees a removed jumphost as SSH denied from its address", async () => {
+    const none = await renderTo((raw) => ({ ...raw, jumphostCidrs: [] }), "none");
+    const r = await castle("diff", base, none, "--format", "json");
+    const d = JSON.parse(r.out) as DiffResult;
+    assert.equal(r.code, 1);
+    assert.deepEqual(
+      d.becameDenied.filter((c) => c.from === "ip:10.1.101.110").map((c) => `${c.to} ${c.port}`),
+      ["node:control-plane 22/tcp", "node:infra 22/tcp", "node:worker 22/tcp"],
+    );
+  });
+
+  it("lists a new namespace's flows, and a table format for terminals", async () => {
+    const added = await renderTo(
+      (raw) => ({
+        ...raw,
+        userNamespaces: [
+          ...(raw.userNamespaces as object[]),
+          { name: "team-new", exposed: true, metrics: false },
+        ],
+      }),
+      "added",
+    );
+    const md = await castle("diff", base, added);
+    assert.equal(md.code, 1);
+    assert.match(md.out, /\*\*0 became allowed, 0 became denied, 1 namespace added\*\*/);
+    assert.match(md.out, /#### Namespace `team-new` added: \d+ probed flows \(\d+ denied, \d+ allowed\)/);
+    // ingress-nginx may enter the exposed namespace; its own pods talk to each other.
+    assert.match(md.out, /\| `role:ingress-nginx` \| `user:team-new` \| 8080\/tcp \| allowed \|/);
+    assert.match(md.out, /\| `user:team-new` \| `own-namespace` \| 8080\/tcp \| allowed \|/);
+    const table = await castle("diff", base, added, "--format", "table");
+    assert.match(table.out, /^\+ namespace team-new: \d+ flows \(\d+ denied, \d+ allowed\)$/m);
+    const gone = await castle("diff", added, base, "--format", "json");
+    assert.deepEqual(
+      (JSON.parse(gone.out) as DiffResult).removedNamespaces.map((g) => g.namespace),
+      ["team-new"],
+    );
+  });
+
+  it("reports no change between two renders of the same stack, with exit 0", async () => {
+    const r = await castle("diff", base, await renderTo(undefined, "b"));
+    assert.equal(r.code, 0);
     assert.match(r.out, /No probed flow changes its verdict/);
+  });
+
+  it("exits 2 on an error, as kubectl diff does", async () => {
+    const missing = await castle("diff", base, "/nonexistent/render");
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /^castle: /);
+    const format = await castle("diff", base, base, "--format", "yaml");
+    assert.equal(format.code, 2);
+    assert.match(format.err, /--format yaml: expected markdown, json or table/);
   });
 
   it("works on the directories npm run render writes", () => {
@@ -217,6 +292,65 @@ describe("castle diff", () => {
       stdio: "ignore",
     });
     assert.ok(fs.existsSync(path.join(out, "kube-system", "ConfigMap-castle-model.yaml")));
+  });
+});
+
+describe("castle diff: probe points from the policies", () => {
+  it("probes each CIDR's first and last address and the addresses just outside", () => {
+    assert.deepEqual(
+      cidrEdges("10.0.0.0/8").map((a) => `${a.ip} ${a.why}`),
+      [
+        "10.0.0.0 first address of 10.0.0.0/8",
+        "10.255.255.255 last address of 10.0.0.0/8",
+        "9.255.255.255 just below 10.0.0.0/8",
+        "11.0.0.0 just above 10.0.0.0/8",
+      ],
+    );
+    assert.deepEqual(
+      cidrEdges("0.0.0.0/0").map((a) => a.ip),
+      ["0.0.0.0", "255.255.255.255"],
+    );
+    assert.deepEqual(
+      cidrEdges("2001:db8::1/128").map((a) => a.ip),
+      ["2001:db8::1", "2001:db8::", "2001:db8::2"],
+    );
+  });
+
+  it("takes CIDRs (with except), entities and ports (with range edges) from every direction", () => {
+    const points = probePointsOf([
+      {
+        apiVersion: "cilium.io/v2",
+        kind: "CiliumNetworkPolicy",
+        metadata: { name: "p", namespace: "a" },
+        spec: {
+          endpointSelector: {},
+          ingress: [
+            {
+              fromCIDRSet: [{ cidr: "192.0.2.0/24", except: ["192.0.2.128/25"] }],
+              toPorts: [{ ports: [{ port: "8000", endPort: 8100, protocol: "TCP" }] }],
+            },
+          ],
+          egressDeny: [
+            {
+              toEntities: ["world"],
+              toPorts: [{ ports: [{ port: "53" }, { port: "http" }, { port: "0" }] }],
+            },
+          ],
+        },
+      },
+    ]);
+    assert.ok(
+      points.addresses.some((a) => a.ip === "192.0.2.128" && a.why === "first address of 192.0.2.128/25"),
+    );
+    assert.ok(points.addresses.some((a) => a.ip === "192.0.2.127" && a.why === "just below 192.0.2.128/25"));
+    assert.ok(
+      points.addresses.some((a) => a.ip === "192.0.2.255" && a.why === "last address of 192.0.2.0/24"),
+    );
+    assert.deepEqual(points.entities, ["world"]);
+    assert.deepEqual(
+      points.ports.map((p) => `${p.port}/${p.protocol}`),
+      ["53/TCP", "53/UDP", "7999/TCP", "8000/TCP", "8100/TCP", "8101/TCP"],
+    );
   });
 });
 
