@@ -29,6 +29,7 @@ kwok|v0.8.0|sigs.k8s.io/kwok/cmd/kwok=kwok|-X sigs.k8s.io/kwok/pkg/consts.Versio
 kind|v0.33.0|sigs.k8s.io/kind=kind .=castle-kind-defaults|
 cilium|v1.19.5|.=castle-cilium-crds|
 chart-images|v3.18.6|.=castle-chart-images|
+actionlint|v1.7.12|github.com/rhysd/actionlint/cmd/actionlint=actionlint|
 EOF
 }
 

@@ -142,7 +142,7 @@ export class Workspace {
   async stack(
     stack: string,
     command: string[],
-    opts: { pack?: boolean; input?: string; timeoutMs?: number } = {},
+    opts: { pack?: boolean; input?: string; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
   ): Promise<RunResult> {
     const pack = opts.pack ? ["--policy-pack", path.join(ROOT, "policypack")] : [];
     return this.pulumi(

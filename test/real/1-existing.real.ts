@@ -20,6 +20,19 @@ import {
   stopProcess,
 } from "./support/castleStacks";
 import { chartMirrorDir, previewSteps, toolsBin, Workspace } from "../../scripts/real/workspace";
+import { parseCastleConfig, RawConfig } from "../../config/castleConfig";
+import {
+  recordCastle,
+  renderedObjects,
+  withProjectDefaults,
+  writeRender,
+  PROJECT_DIR,
+} from "../../lib/offline/render";
+import { buildComment } from "../../scripts/pr-preview/comment";
+import { parsePreview } from "../../scripts/pr-preview/preview";
+import { checkCastle } from "../../verifier/check";
+import { diffCastles } from "../../verifier/diff";
+import { fromRenderDir } from "../../verifier/sources";
 
 const STACK = "sim";
 
@@ -134,6 +147,90 @@ describe("real tier: the castle on an existing cluster", () => {
     assert.equal(up.code, 0, up.output);
     const ns = await cluster.get("/api/v1/namespaces/team-new");
     assert.equal(ns.metadata.labels.metrics, "true");
+  });
+
+  it("4b. a pull-request preview comment from a real pulumi preview: the SSH widening and a new namespace", async () => {
+    const head = {
+      ...config,
+      jumphostCidrs: ["10.0.0.0/8"],
+      userNamespaces: [
+        ...(config.userNamespaces as object[]),
+        { name: "team-pr", exposed: true, metrics: false },
+      ],
+    };
+    const render = async (raw: Record<string, unknown>, name: string): Promise<string> => {
+      const dir = path.join(ws.dir, "pr-renders", name);
+      const rec = await recordCastle(
+        parseCastleConfig(withProjectDefaults({ ...raw, kubeconfig: "" } as RawConfig)),
+        STACK,
+      );
+      writeRender(dir, renderedObjects(rec));
+      return dir;
+    };
+    const baseDir = await render(config, "base");
+    const headDir = await render(head, "head");
+    ws.writeConfig(STACK, head);
+    const events = path.join(ws.dir, "preview-events.jsonl");
+    // The dev stack's pack config: SSH only from the talk's jumphost network (10.1.101.0/24).
+    const preview = await ws.stack(
+      STACK,
+      [
+        "preview",
+        "--json",
+        "--event-log",
+        events,
+        "--policy-pack-config",
+        path.join(PROJECT_DIR, "policypack", "config.dev.json"),
+      ],
+      // --event-log exists only with PULUMI_DEBUG_COMMANDS (cmd/pulumi/operations/preview.go), which
+      // Pulumi's own Automation API sets for the same purpose (automation/stack.ts).
+      { pack: true, env: { PULUMI_DEBUG_COMMANDS: "true" } },
+    );
+    ws.writeConfig(STACK, config);
+    const report = parsePreview(preview.stdout, fs.readFileSync(events, "utf8"));
+    const { body } = buildComment({
+      stack: STACK,
+      diff: diffCastles(
+        { ...fromRenderDir(baseDir), source: "base" },
+        { ...fromRenderDir(headDir), source: "head" },
+      ),
+      check: checkCastle(fromRenderDir(headDir)),
+      preview: { ran: true, report, exitCode: preview.code ?? 1 },
+    });
+    // The README's picture of a comment is taken of this one (npm run pr-preview-picture).
+    if (process.env.CASTLE_PR_COMMENT_OUT) fs.writeFileSync(process.env.CASTLE_PR_COMMENT_OUT, body);
+    assert.notEqual(preview.code, 0, "the pack refuses the widening");
+    // The CLI's JSON has the steps; its event log has the pack's verdict (the JSON drops policy events).
+    assert.ok(
+      report.layers
+        .find((l) => l.layer === "node layer")
+        ?.steps.some((s) => s.op === "update" && s.name === "castle-nodes-host-all"),
+      body,
+    );
+    assert.ok(
+      report.layers
+        .find((l) => l.layer === "user layer")
+        ?.steps.some((s) => s.op === "create" && s.type === "kubernetes:core/v1:Namespace"),
+      body,
+    );
+    assert.deepEqual(
+      [...new Set(report.violations.map((v) => `${v.level} ${v.policy}`))],
+      ["mandatory no-open-ssh"],
+    );
+    assert.match(body, /^<!-- castle-preview stack=sim -->/);
+    assert.match(
+      body,
+      /\*\*✗ fails\*\* · reachability: \d+ became allowed, 0 became denied, 1 namespace added · Pulumi: \d+ to create, \d+ to update/,
+    );
+    assert.match(body, /- \*\*the policy pack refuses: no-open-ssh\*\*/);
+    assert.match(body, /allows SSH \(22\/TCP\) from 10\.0\.0\.0\/8, outside the allowed jumphost CIDRs/);
+    assert.match(
+      body,
+      /\| `ip:10\.0\.0\.0` \| `node:control-plane` \| 22\/tcp \| denied \| allowed \| `host-all` \|/,
+    );
+    assert.match(body, /#### Namespace `team-pr` added: \d+ probed flows/);
+    const same = await ws.stack(STACK, ["preview", "--expect-no-changes"], { pack: true });
+    assert.equal(same.code, 0, `the stack is as it was\n${same.output}`);
   });
 
   it("5. changes that break an invariant are refused by the pack in preview, and nothing changes", async () => {
