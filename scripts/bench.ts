@@ -2,7 +2,9 @@
 //   1. castle replay throughput in flows/s, and its ratio to a bare JSON.parse loop over the same lines;
 //   2. castle matrix time for 10, 100 and 1,000 user namespaces, and how it grows;
 //   3. peak memory while replaying 1,000,000 flows (in a child process, so its peak is its own);
-//   4. the real engine's `pulumi preview`, with the policy pack, of the dev stack and of a 1,000-namespace
+//   4. the castle command's start: `castle --help`, `castle why --render <dir>` and `castle why --stack dev`
+//      with a warm render cache, each as a ratio to `node -e 0` in the same run (best of 5);
+//   5. the real engine's `pulumi preview`, with the policy pack, of the dev stack and of a 1,000-namespace
 //      stack (when the real tier's tools are built: scripts/tools.sh build).
 
 import { spawnSync } from "child_process";
@@ -161,19 +163,58 @@ async function realPreview(): Promise<void> {
   }
 }
 
+/** Best of n wall-clock seconds of a command. */
+function bestOf(n: number, cmd: string, args: string[]): number {
+  let best = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const r = spawnSync(cmd, args, { stdio: "ignore", cwd: path.join(__dirname, "..") });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}`);
+    best = Math.min(best, (performance.now() - t) / 1000);
+  }
+  return best;
+}
+
+async function cliStart(dir: string): Promise<void> {
+  const castle = path.join(__dirname, "..", "cli", "castle.js");
+  const render = path.join(dir, "render-dev");
+  spawnSync("npm", ["run", "-s", "render", "--", "--stack", "dev", "--out", render], { stdio: "ignore" });
+  const why = ["why", "--from", "world", "--to", "node:worker", "--port", "22"];
+  // Warm the render cache once (and the compiled CLI, if npm run prepare has not built it yet).
+  spawnSync(process.execPath, [castle, ...why, "--stack", "dev"], { stdio: "ignore" });
+  const base = bestOf(5, process.execPath, ["-e", "0"]);
+  const rows: [string, string[], number][] = [
+    ["castle --help", ["--help"], 3],
+    ["castle why --render <dir>", [...why, "--render", render], 5],
+    ["castle why --stack dev (warm cache)", [...why, "--stack", "dev"], 5],
+  ];
+  console.log("castle command start (best of 5, as a ratio to node -e 0)");
+  console.log(`  node -e 0                           : ${fmt(base, 3)} s`);
+  for (const [label, args, target] of rows) {
+    const t = bestOf(5, process.execPath, [castle, ...args]);
+    console.log(`  ${label.padEnd(36)}: ${fmt(t, 3)} s, x${fmt(t / base, 1)} (target <= x${target})`);
+  }
+}
+
 async function mainBench(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-bench-"));
   try {
     console.log(
       `cilium-castle benchmark on ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, node ${process.version}\n`,
     );
-    await replayThroughput(dir);
-    console.log();
-    await matrixScale();
-    console.log();
-    replayMemory(dir);
-    console.log();
-    await realPreview();
+    // npm run bench -- [section...]: replay, matrix, memory, cli, preview (all by default).
+    const only = process.argv.slice(2);
+    const sections: [string, () => Promise<void> | void][] = [
+      ["replay", () => replayThroughput(dir)],
+      ["matrix", () => matrixScale()],
+      ["memory", () => replayMemory(dir)],
+      ["cli", () => cliStart(dir)],
+      ["preview", () => realPreview()],
+    ];
+    for (const [, run] of sections.filter(([n]) => only.length === 0 || only.includes(n))) {
+      await run();
+      console.log();
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -8,8 +8,9 @@ import * as YAML from "yaml";
 import { parseCastleConfig, PROJECT, RawConfig, CastleConfig } from "../../config/castleConfig";
 import { buildCastle } from "../../castle";
 import { RecordOptions, recordProgram, Recording, RecordedResource } from "./recorder";
+import { projectRoot } from "../projectRoot";
 
-export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+export const PROJECT_DIR = projectRoot();
 
 /** What the mocked kind command prints: a kubeconfig-shaped placeholder, never a real credential. */
 export const MOCK_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n";

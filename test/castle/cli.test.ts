@@ -8,6 +8,7 @@ import { castle, renderTo } from "./support";
 import { main } from "../../verifier/cli";
 import type { DiffResult } from "../../verifier/diff";
 import { cidrEdges, probePointsOf } from "../../verifier/probePoints";
+import { renderCacheDir, renderKey } from "../../verifier/sources";
 import { writeFlowFile } from "../../scripts/benchFlows";
 import { PROJECT_DIR } from "../../lib/offline/render";
 
@@ -183,6 +184,100 @@ describe("castle check", () => {
   });
 });
 
+describe("castle: command-line conventions", () => {
+  it("--help per command, --version, and help on no command (exit 2)", async () => {
+    const help = await castle("why", "--help");
+    assert.equal(help.code, 0);
+    assert.match(
+      help.out,
+      /^castle why: why one flow is allowed or dropped, policy by policy\n\nusage: castle why \(--stack <name> \| --render <dir>\) --from <endpoint>/,
+    );
+    assert.match((await castle("help", "diff")).out, /^castle diff: /);
+    assert.match((await castle("--version")).out, /^castle \d+\.\d+\.\d+\n$/);
+    const none = await castle();
+    assert.equal(none.code, 2);
+    assert.match(none.out, /^usage: castle <command> \[options\]\n\nCommands:\n {2}matrix/);
+    assert.equal((await castle("-h")).code, 0);
+  });
+
+  it("an unknown or misplaced flag is one line and the command's usage, exit 2, no stack trace", async () => {
+    const typo = await castle("matrix", "--stak", "dev");
+    assert.equal(typo.code, 2);
+    assert.equal(typo.err.split("\n")[0], "castle matrix: Unknown option '--stak': did you mean --stack?");
+    assert.match(typo.err, /\nusage: castle matrix /);
+    assert.ok(!typo.err.includes("    at "));
+    const misplaced = await castle("check", "--stack", "dev", "--port", "22");
+    assert.equal(
+      misplaced.err.split("\n")[0],
+      "castle check: Unknown option '--port': --port is an option of castle why",
+    );
+    const bogus = await castle("matrix", "--bogus");
+    assert.equal(bogus.err.split("\n")[0], "castle matrix: Unknown option '--bogus'");
+    const missing = await castle("why", "--stack");
+    assert.equal(missing.code, 2);
+    assert.equal(missing.err.split("\n")[0], "castle why: Option '--stack <value>' argument missing");
+    const extra = await castle("check", "--stack", "dev", "stray");
+    assert.equal(extra.err.split("\n")[0], "castle check: unexpected argument 'stray'");
+  });
+
+  it("--stack and --render together are refused, not one silently winning", async () => {
+    const r = await castle("check", "--stack", "dev", "--render", "render-out/dev");
+    assert.equal(r.code, 2);
+    assert.equal(r.err.split("\n")[0], "castle check: --stack and --render name two sources: give one");
+  });
+
+  it("-o is --output, the format flag of matrix, replay and diff", async () => {
+    const r = await castle("matrix", "--stack", "dev", "-o", "json");
+    assert.equal(JSON.parse(r.out).auditMode, true);
+    const both = await castle("matrix", "--stack", "dev", "-o", "json", "--format", "table");
+    assert.equal(both.err.split("\n")[0], "castle matrix: give --output (-o) or --format, not both");
+    const bad = await castle("matrix", "--stack", "dev", "-o", "svg");
+    assert.equal(bad.err.split("\n")[0], "castle matrix: --output svg: expected table, json or html");
+  });
+
+  it("an error is one line on stderr; --debug adds the stack trace", async () => {
+    const plain = await castle("check", "--render", "/nonexistent/render");
+    assert.equal(plain.code, 1);
+    assert.equal(plain.out, "");
+    assert.ok(!plain.err.includes("    at "), plain.err);
+    const debug = await castle("check", "--render", "/nonexistent/render", "--debug");
+    assert.match(debug.err, /\n {4}at /);
+  });
+});
+
+describe("castle: the render cache of --stack", () => {
+  it("keys a stack's render by its config and the program's sources", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "castle-root-"));
+    fs.writeFileSync(path.join(root, "Pulumi.yaml"), "name: x\n");
+    fs.writeFileSync(path.join(root, "package.json"), "{}");
+    fs.writeFileSync(path.join(root, "Pulumi.dev.yaml"), "config: {}\n");
+    fs.mkdirSync(path.join(root, "components"));
+    fs.writeFileSync(path.join(root, "components", "a.ts"), "export const a = 1;\n");
+    const k1 = renderKey("dev", root);
+    assert.equal(renderKey("dev", root), k1, "stable");
+    fs.writeFileSync(path.join(root, "components", "a.ts"), "export const a = 2;\n");
+    const k2 = renderKey("dev", root);
+    assert.notEqual(k2, k1, "a source changed");
+    fs.writeFileSync(path.join(root, "Pulumi.dev.yaml"), "config: {a: 1}\n");
+    assert.notEqual(renderKey("dev", root), k2, "the stack's config changed");
+  });
+
+  it("serves a second --stack run from the cache, the same as a fresh render", async () => {
+    const file = path.join(renderCacheDir(), `dev-${renderKey("dev")}.json`);
+    fs.rmSync(file, { force: true });
+    const first = await castle("check", "--stack", "dev");
+    assert.ok(fs.existsSync(file), "the render was cached");
+    const second = await castle("check", "--stack", "dev");
+    assert.equal(second.out, first.out);
+    process.env.CASTLE_RENDER_CACHE = "off";
+    try {
+      assert.equal((await castle("check", "--stack", "dev")).out, first.out);
+    } finally {
+      delete process.env.CASTLE_RENDER_CACHE;
+    }
+  });
+});
+
 describe("castle diff", () => {
   let base: string;
   before(async () => {
@@ -279,7 +374,7 @@ describe("castle diff", () => {
   it("exits 2 on an error, as kubectl diff does", async () => {
     const missing = await castle("diff", base, "/nonexistent/render");
     assert.equal(missing.code, 2);
-    assert.match(missing.err, /^castle: /);
+    assert.match(missing.err, /^castle diff: \/nonexistent\/render does not exist\n$/);
     const format = await castle("diff", base, base, "--format", "yaml");
     assert.equal(format.code, 2);
     assert.match(format.err, /--format yaml: expected markdown, json or table/);
