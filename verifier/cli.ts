@@ -48,7 +48,7 @@ interface Command {
   run: (values: Values, positionals: string[], io: Io) => Promise<number>;
 }
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 export interface Io {
   out: (s: string) => void;
@@ -90,6 +90,18 @@ async function loadInputs(values: Values): Promise<CastleInputs> {
     inputs = { ...inputs, policies, source: `${inputs.source} with ${values.policies}` };
   }
   return inputs;
+}
+
+/** --node-map a=b (repeatable, or comma-separated) as ReplayOptions.nodeMap. */
+function nodeMapOf(v: unknown): Record<string, string> | undefined {
+  if (v === undefined) return undefined;
+  const map: Record<string, string> = {};
+  for (const item of (v as string[]).flatMap((x) => x.split(","))) {
+    const m = /^([^=\s]+)=([^=\s]+)$/.exec(item.trim());
+    if (!m) throw new UsageError(`--node-map ${item}: expected <hubble node>=<node of the stack>`);
+    map[m[1]!] = m[2]!;
+  }
+  return map;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -163,15 +175,18 @@ ${SOURCE_HELP}`,
   },
   replay: {
     summary: "what enforcement would drop of a Hubble capture (hubble observe -o json)",
-    usage: `castle replay (--stack <name> | --render <dir>) <flows.json | -> [-o table|json|markdown]
+    usage: `castle replay (--stack <name> | --render <dir>) <flows.json[.gz] | -> [-o table|json|markdown]
 
 ${SOURCE_HELP}
-  -o, --output        table (default), json or markdown`,
-    options: { ...SOURCE_OPTIONS },
+  -o, --output        table (default), json or markdown
+  --node-map <hubble node>=<node>
+                      judge a Hubble node's host traffic as this node of the stack (repeatable)
+Reads hubble observe -o json output (one flow per line), gzip-compressed or not.`,
+    options: { ...SOURCE_OPTIONS, "node-map": { type: "string", multiple: true } },
     positionals: [1, 1],
     run: async (values, positionals, io) => {
       const f = format(values, ["table", "json", "markdown"], "table");
-      const { formatReplay, replay } = lazy.replay();
+      const { checkReplayInput, formatReplay, replay } = lazy.replay();
       const inputs = await loadInputs(values);
       const file = positionals[0]!;
       const input = file === "-" ? io.stdin : fs.createReadStream(file);
@@ -179,8 +194,10 @@ ${SOURCE_HELP}
         progress: io.isTTY
           ? (n: number) => io.err(`\rreplayed ${n.toLocaleString("en-US")} lines`)
           : undefined,
+        nodeMap: nodeMapOf(values["node-map"]),
       });
       if (io.isTTY) io.err("\n");
+      checkReplayInput(report, file === "-" ? "stdin" : file);
       io.out(formatReplay(report, f as "table" | "json" | "markdown") + "\n");
       return 0;
     },

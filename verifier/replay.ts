@@ -12,6 +12,8 @@
 // is what turning audit mode off would break. Replies are not judged (they follow their connection's
 // conntrack entry, as in the engine).
 
+import { PassThrough } from "node:stream";
+import { createGunzip } from "node:zlib";
 import * as YAML from "yaml";
 import { CONTROL_PLANE_ROLE_LABEL, INFRA_ROLE_LABEL } from "../components/cluster/kindConfig";
 import { infraNamespaces } from "../components/layers/infra/roles";
@@ -138,6 +140,8 @@ export interface ReplayReport {
   /** Pod endpoints added from Hubble labels, world endpoints added for addresses policies tell apart. */
   endpoints: { pods: number; externals: number };
   notes: string[];
+  /** The first lines that are not JSON objects (number and why), and the first of them, cut to 80 characters. */
+  invalid: { samples: { line: number; why: string }[]; firstLine?: string };
 }
 
 export const PROGRESS_EVERY = 10_000;
@@ -368,6 +372,7 @@ export class Replayer {
   private readonly worldInfo = new Map<string, EpInfo>();
   private readonly extraExternals: TopologyExternal[] = [];
   private readonly parser = new HubbleLineParser();
+  private readonly invalid: ReplayReport["invalid"] = { samples: [] };
   private nextPod = 0;
   private cachedLabelSets = 0;
 
@@ -426,6 +431,9 @@ export class Replayer {
         return;
       case "invalid":
         this.totals.invalidLines++;
+        if (this.invalid.samples.length < INVALID_SAMPLES)
+          this.invalid.samples.push({ line: n, why: p.reason });
+        if (this.invalid.firstLine === undefined) this.invalid.firstLine = text.slice(0, 80);
         return;
       case "event":
         inc(this.totals.events, p.event);
@@ -869,7 +877,7 @@ export class Replayer {
     for (const m of this.nodeMappings) {
       if (m.how === "first worker") {
         notes.push(
-          `Hubble node ${m.hubble} is not a node of ${this.inputs.source}: its host traffic is judged as ${m.node} (the first worker); map it with nodeMap`,
+          `Hubble node ${m.hubble} is not a node of ${this.inputs.source}: its host traffic is judged as ${m.node} (the first worker); map it with --node-map ${m.hubble}=<node>`,
         );
       }
     }
@@ -883,6 +891,7 @@ export class Replayer {
       groups,
       endpoints: { pods: this.addedPods.length, externals: this.extraExternals.length },
       notes,
+      invalid: structuredClone(this.invalid),
     };
   }
 
@@ -1195,6 +1204,77 @@ export async function readLines(input: NodeJS.ReadableStream, onLine: (line: str
   else if (restText !== "") emit(restText);
 }
 
+const INVALID_SAMPLES = 5;
+
+/** Input that is not `hubble observe -o json` output: replaying it would answer "nothing dropped". */
+export class ReplayInputError extends Error {}
+
+/** Refuses a capture with no flow, or with too many lines that are not flows (more than 1%, and 10). */
+export function checkReplayInput(r: ReplayReport, what = "the input"): void {
+  const t = r.totals;
+  const form =
+    "castle replay reads `hubble observe -o json` output: one JSON object per line (GetFlowsResponse), e.g. hubble observe -o json --last 10000 > flows.json";
+  // Printable and short: a binary file's bytes would garble the terminal.
+  const clean = (x: string): string => {
+    const c = x.replace(/[^\x20-\x7e]/g, "?");
+    return c.length > 70 ? `${c.slice(0, 67)}...` : c;
+  };
+  const samples = r.invalid.samples
+    .slice(0, 3)
+    .map((s) => `line ${s.line}: ${clean(s.why)}`)
+    .join("; ");
+  const lines = `${n(t.linesRead)} line${t.linesRead === 1 ? "" : "s"}`;
+  if (t.linesRead === 0 || t.linesRead === t.blankLines)
+    throw new ReplayInputError(`${what} is empty. ${form}.`);
+  if (t.flows === 0) {
+    const first = (r.invalid.firstLine ?? "").trim();
+    const binary = [...first].filter((ch) => !/[\x20-\x7e]/.test(ch)).length > first.length / 10;
+    const hint = binary
+      ? "It is not text: a binary file, or compressed otherwise than with gzip."
+      : first === "[" || first.startsWith("[{") || first.startsWith("[ {")
+        ? "It holds a JSON array: turn it into one object per line with jq -c '.[]', or capture with -o json (not jsonpb)."
+        : first === "{" || /^"\w+":/.test(first)
+          ? "It holds pretty-printed JSON (one object over many lines, as jq . prints it): print one object per line with jq -c ., or capture with -o json directly."
+          : "";
+    throw new ReplayInputError(
+      `${what} holds no Hubble flow (${lines}${samples ? `; ${samples}` : ""}). ${hint ? `${hint} ` : ""}${form}.`,
+    );
+  }
+  if (t.invalidLines > 10 && t.invalidLines > t.linesRead / 100)
+    throw new ReplayInputError(
+      `${what}: ${n(t.invalidLines)} of ${lines} are not JSON objects (${samples}). ${form}.`,
+    );
+}
+
+/**
+ * A gzip-compressed capture (hubble observe -o json | gzip) is read as is: the first two bytes decide
+ * (RFC 1952's magic 1f 8b), so plain text passes through untouched.
+ */
+export function gunzipIfNeeded(input: NodeJS.ReadableStream): NodeJS.ReadableStream {
+  const out = new PassThrough();
+  const fail = (e: Error): void => void out.destroy(e);
+  input.once("error", fail);
+  const empty = (): void => void out.end();
+  input.once("end", empty);
+  input.once("data", (chunk: Buffer | string) => {
+    input.pause();
+    input.removeListener("end", empty);
+    const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) {
+      const gunzip = createGunzip();
+      gunzip.once("error", (e) => fail(new ReplayInputError(`the gzip stream is broken: ${e.message}`)));
+      gunzip.pipe(out);
+      gunzip.write(b);
+      input.pipe(gunzip);
+    } else {
+      out.write(b);
+      input.pipe(out);
+    }
+    input.resume();
+  });
+  return out;
+}
+
 /**
  * Replays `hubble observe -o json` lines from a stream against a stack's policies, as if enforced.
  * Reads line by line and keeps only aggregates.
@@ -1205,7 +1285,7 @@ export async function replay(
   opts: ReplayOptions = {},
 ): Promise<ReplayReport> {
   const r = new Replayer(inputs, opts);
-  await readLines(input, (line) => r.line(line));
+  await readLines(gunzipIfNeeded(input), (line) => r.line(line));
   return r.report();
 }
 
