@@ -1,9 +1,10 @@
 import { strict as assert } from "assert";
-import { execFileSync, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import { readYamlObjects } from "../verifier/objects";
 import {
   inventory,
   loadStackConfig,
@@ -53,16 +54,25 @@ describe("render: npm run render -- --stack dev", () => {
 
   it("runs as the README says, offline, and writes one stable YAML file per object", () => {
     const out = path.join(tmp(), "dev");
-    const run = (): string =>
-      execFileSync("npm", ["run", "--silent", "render", "--", "--stack", "dev", "--out", out], {
-        cwd: PROJECT_DIR,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-    const printed = JSON.parse(run());
-    assert.ok(Array.isArray(printed) && printed.length > 5);
+    const run = (...extra: string[]): { stdout: string; stderr: string } => {
+      const r = spawnSync(
+        "npm",
+        ["run", "--silent", "render", "--", "--stack", "dev", "--out", out, ...extra],
+        {
+          cwd: PROJECT_DIR,
+          encoding: "utf8",
+        },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      return r;
+    };
+    // --out alone: one line on stderr, nothing on stdout; the inventory on request.
+    const quiet = run();
+    assert.equal(quiet.stdout, "");
+    assert.match(quiet.stderr, /^render: wrote \d+ objects of stack dev to \S+\/dev\n$/);
     const first = readTree(out);
-    run();
+    const printed = JSON.parse(run("--inventory").stdout);
+    assert.ok(Array.isArray(printed) && printed.length > 5);
     assert.deepEqual(readTree(out), first, "two renders are byte-identical");
     assert.ok(Object.keys(first).includes("helm/kube-system/cilium.values.yaml"));
     const values = YAML.parse(first["helm/kube-system/cilium.values.yaml"]);
@@ -93,7 +103,26 @@ describe("render: npm run render -- --stack dev", () => {
       encoding: "utf8",
     });
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /no stack file Pulumi\.nosuchstack\.yaml; stacks with a config file here: dev/);
+    assert.equal(
+      r.stderr,
+      "no stack file Pulumi.nosuchstack.yaml; stacks with a config file here: dev\n",
+      "no stack trace",
+    );
+    const noValue = spawnSync("npm", ["run", "--silent", "render", "--", "--stack"], {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+    });
+    assert.equal(noValue.status, 2);
+    assert.match(
+      noValue.stderr,
+      /^render: Option '--stack <value>' argument missing\nusage: npm run -s render/,
+    );
+  });
+
+  it("names the file and line of a YAML error in a render directory", () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, "bad.yaml"), "kind: Namespace\nmetadata: [oops\n");
+    assert.throws(() => readYamlObjects(dir), /bad\.yaml:3:1: not valid YAML: /);
   });
 
   it("renders the objects sorted by file", async () => {

@@ -69,7 +69,17 @@ export function readYamlObjects(target: string): Obj[] {
   walk(target);
   return files.flatMap((f) =>
     YAML.parseAllDocuments(fs.readFileSync(f, "utf8"))
-      .map((d) => d.toJS() as Obj)
+      .map((d) => {
+        // The yaml package puts the line in its error (linePos): name the file with it.
+        const e = d.errors[0];
+        if (e) {
+          const at = e.linePos?.[0];
+          throw new Error(
+            `${f}${at ? `:${at.line}:${at.col}` : ""}: not valid YAML: ${e.message.split("\n")[0]}`,
+          );
+        }
+        return d.toJS() as Obj;
+      })
       .filter((o) => o && typeof o === "object"),
   );
 }
