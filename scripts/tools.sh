@@ -28,6 +28,8 @@ etcd|v3.6.16|go.etcd.io/etcd/server/v3=etcd|
 kwok|v0.8.0|sigs.k8s.io/kwok/cmd/kwok=kwok|-X sigs.k8s.io/kwok/pkg/consts.Version=v0.8.0
 kind|v0.33.0|sigs.k8s.io/kind=kind .=castle-kind-defaults|
 cilium|v1.19.5|.=castle-cilium-crds|
+cilium-oracle-1.19|v1.19.5|.=castle-cilium-oracle-1.19|
+cilium-oracle-1.20|v1.20.0|.=castle-cilium-oracle-1.20|
 chart-images|v3.18.6|.=castle-chart-images|
 actionlint|v1.7.12|github.com/rhysd/actionlint/cmd/actionlint=actionlint|
 EOF
