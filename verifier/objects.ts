@@ -25,6 +25,8 @@ export interface CastleInputs {
   jumphostCidrs: string[];
   /** The infra roles; role `r` is modelled as the pod `role:<r.name>`. */
   roles: InfraRole[];
+  /** Cilium's Helm value cluster.name, when the render sets it (the agent's default is "default"). */
+  ciliumClusterName?: string;
 }
 
 export const isCiliumPolicy = (o: Obj): o is CiliumPolicyObject =>
@@ -51,6 +53,9 @@ export function fromObjects(objects: Obj[], source: string): CastleInputs {
     topology: castleTopology(model),
     auditMode: model.policyAuditMode,
     hostFirewall: ciliumValues(objects)?.hostFirewall?.enabled === true,
+    ...(typeof ciliumValues(objects)?.cluster?.name === "string"
+      ? { ciliumClusterName: ciliumValues(objects)!.cluster.name as string }
+      : {}),
     userNamespaces: model.userNamespaces,
     jumphostCidrs: model.jumphostCidrs,
     roles: model.roles,

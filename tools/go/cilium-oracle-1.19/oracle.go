@@ -240,6 +240,10 @@ func run(in *input) (*output, error) {
 	if clusterName == "" {
 		clusterName = "default" // the agent's cluster-name default (pkg/defaults: ClusterName)
 	}
+	// The cluster entity's pod selector names the local cluster: the agent sets it at start-up
+	// (pkg/policy/cell/cell.go: policyapi.InitEntities(ClusterInfo.Name)); without it `cluster` selects
+	// only the reserved identities.
+	api.InitEntities(clusterName)
 	// pkg/clustermesh/types/option.go: LocalClusterNameForPolicies gives Parse the cluster name only
 	// when policy-default-local-cluster is on (the default); otherwise peers match any cluster.
 	if in.Options.PolicyDefaultLocalCluster != nil && !*in.Options.PolicyDefaultLocalCluster {
