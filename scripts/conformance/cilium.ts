@@ -1,4 +1,5 @@
 // npm run conformance:cilium -- [--stack dev | --render <dir>] [--cilium 1.19|1.20] [--json]
+//                                 [--random <policy sets> [--seed <n>]]
 // The castle's engine against Cilium's own policy code (tools/go/cilium-oracle-*): every matrix probe of
 // the stack, asked of both, one direction at a time (the egress policy of the sending endpoint, the
 // ingress policy of the receiving one), as enforced. Prints `N flows compared, M disagree` and every
@@ -19,6 +20,7 @@ import { CiliumPolicyObject, EngineOptions, Flow, PolicyEngine, Topology } from 
 import type { CastleInputs } from "../../verifier/objects";
 import { endpointClasses, PortProbe } from "../../verifier/probes";
 import { fromRenderDir, fromStack } from "../../verifier/sources";
+import { randomRun } from "./random";
 
 export interface OracleFlow {
   subject: string;
@@ -271,6 +273,8 @@ async function main(): Promise<number> {
       render: { type: "string" },
       cilium: { type: "string" },
       json: { type: "boolean" },
+      random: { type: "string" },
+      seed: { type: "string" },
     },
     strict: true,
   });
@@ -286,6 +290,32 @@ async function main(): Promise<number> {
   const bin = build.stdout.trim();
   const inputs = values.render ? fromRenderDir(values.render) : await fromStack(values.stack ?? "dev");
   let failed = false;
+  if (values.random !== undefined) {
+    const sets = Number(values.random);
+    const seed = Number(values.seed ?? 1);
+    if (!Number.isInteger(sets) || sets < 1)
+      throw new Error(`--random ${values.random}: expected a number of policy sets`);
+    let failed = false;
+    for (const version of versions) {
+      const r = randomRun(inputs, (input) => runOracle(bin, version, input), { sets, flowsPerSet: 20, seed });
+      failed ||= r.findings.length > 0;
+      const lines = [
+        `${sets} random policy sets over ${inputs.source}'s vocabulary (seed ${seed}) against Cilium ${version}:`,
+        `${r.compared.toLocaleString("en-US")} flows compared, ${r.findings.length} disagree (distinct, shrunk)`,
+      ];
+      for (const f of r.findings) {
+        const d = f.disagreement;
+        lines.push(
+          `  seed ${f.seed}: ${d.direction} ${f.flow.from} -> ${f.flow.to} ${d.port}: engine ${d.engine} (${d.engineReason}), Cilium ${d.cilium} (${d.ciliumReason})`,
+          ...JSON.stringify(f.policies)
+            .match(/.{1,200}/g)!
+            .map((l) => `    ${l}`),
+        );
+      }
+      process.stdout.write(lines.join("\n") + "\n");
+    }
+    return failed ? 1 : 0;
+  }
   for (const version of versions) {
     const r = compareStack(inputs, (input) => runOracle(bin, version, input));
     failed ||= r.disagreements.length > 0;

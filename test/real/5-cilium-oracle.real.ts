@@ -10,6 +10,7 @@ import { parseCastleConfig } from "../../config/castleConfig";
 import { PROJECT_DIR, recordCastle, renderedObjects, withProjectDefaults } from "../../lib/offline/render";
 import { compareFlows, compareStack, Comparison, runOracle } from "../../scripts/conformance/cilium";
 import { DATAPATH_EFFECTS } from "../../scripts/conformance/datapathEffects";
+import { randomRun } from "../../scripts/conformance/random";
 import type { CiliumPolicyObject } from "../../verifier/engine";
 import { fromObjects, fromStack } from "../../verifier/sources";
 import { CASES } from "../verifier/cases";
@@ -82,6 +83,28 @@ for (const version of ["1.19", "1.20"] as const) {
       assert.ok(r.compared > 500);
       assert.deepEqual(r.disagreements, []);
       assert.deepEqual(r.refused, [], "Cilium imports every policy of the stack");
+    });
+
+    it("agrees on 10,000 random flows over 500 random policy sets of the castle's vocabulary", async () => {
+      const r = randomRun(await fromStack("dev"), oracle, { sets: 500, flowsPerSet: 20, seed: 1 });
+      console.log(`      random: ${r.compared} flows compared, ${r.findings.length} disagree`);
+      assert.ok(r.compared >= 10_000);
+      assert.deepEqual(
+        r.findings.map(
+          (f) => `seed ${f.seed}: ${JSON.stringify(f.disagreement)} ${JSON.stringify(f.policies)}`,
+        ),
+        [],
+      );
+    });
+
+    it("would find and shrink a disagreement (the host firewall told apart)", async () => {
+      const faulty = (input: Parameters<typeof oracle>[0]): ReturnType<typeof oracle> =>
+        oracle({ ...input, options: { ...input.options, enableHostFirewall: false } });
+      const r = randomRun(await fromStack("dev"), faulty, { sets: 20, flowsPerSet: 20, seed: 1 });
+      assert.ok(r.findings.length > 0);
+      const f = r.findings[0]!;
+      assert.equal(f.policies.length, 1, "shrunk to one policy");
+      assert.equal(f.disagreement.ciliumReason, "host firewall disabled (default allow)");
     });
 
     it("agrees on a 50-namespace stack", async () => {

@@ -1,0 +1,204 @@
+// Random policy sets over the castle's vocabulary (its pods' labels and namespaces, the nodes' roles,
+// entities, CIDRs around the jumphost and the internet, the ports that matter), asked of the engine and of
+// Cilium's policy code; each disagreement is shrunk to a minimal policy set (one policy, one rule, one
+// peer where it still disagrees). `npm run conformance:cilium -- --random <sets>` runs it.
+
+import type { CiliumPolicyObject, Topology } from "../../verifier/engine";
+import type { CastleInputs } from "../../verifier/objects";
+import { Comparison, compareFlows, OracleInput, OracleOutput, ProbeFlow } from "./cilium";
+
+/** mulberry32: a small seeded PRNG, so a run is reproducible from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Rand = () => number;
+const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+const some = <T>(r: Rand, xs: readonly T[], max = 2): T[] => {
+  const n = 1 + Math.floor(r() * max);
+  return [...new Set(Array.from({ length: n }, () => pick(r, xs)))];
+};
+
+const ENTITIES = ["all", "world", "cluster", "host", "remote-node", "kube-apiserver", "health", "init"];
+const CIDRS = [
+  "10.1.101.110/32",
+  "10.1.101.0/24",
+  "10.0.0.0/8",
+  "203.0.113.0/24",
+  "0.0.0.0/0",
+  "172.18.0.0/16",
+];
+const PORTS: [number, string][] = [
+  [22, "TCP"],
+  [53, "UDP"],
+  [53, "TCP"],
+  [80, "TCP"],
+  [443, "TCP"],
+  [6443, "TCP"],
+  [8080, "TCP"],
+  [10250, "TCP"],
+];
+
+function selector(r: Rand, t: Topology, withNamespace: boolean): Record<string, unknown> {
+  const pod = pick(r, t.pods);
+  const [key, value] = pick(r, Object.entries(pod.labels));
+  switch (Math.floor(r() * 5)) {
+    case 0:
+      return {};
+    case 1:
+      return { matchLabels: { [key]: value } };
+    case 2:
+      return withNamespace
+        ? { matchLabels: { [key]: value, "k8s:io.kubernetes.pod.namespace": pod.namespace } }
+        : { matchLabels: { [key]: value } };
+    case 3:
+      return { matchExpressions: [{ key, operator: pick(r, ["Exists", "DoesNotExist"]) }] };
+    default:
+      return { matchExpressions: [{ key, operator: pick(r, ["In", "NotIn"]), values: [value] }] };
+  }
+}
+
+function ports(r: Rand): Record<string, unknown>[] {
+  if (r() < 0.3) return [];
+  const [port, protocol] = pick(r, PORTS);
+  const p: Record<string, unknown> = { port: String(port), protocol: r() < 0.2 ? "ANY" : protocol };
+  if (r() < 0.15) p.endPort = port + 10;
+  return [{ ports: [p] }];
+}
+
+function peerRule(r: Rand, t: Topology, dir: "from" | "to"): Record<string, unknown> {
+  const rule: Record<string, unknown> = {};
+  switch (Math.floor(r() * 4)) {
+    case 0:
+      rule[`${dir}Endpoints`] = [selector(r, t, true)];
+      break;
+    case 1:
+      rule[`${dir}Entities`] = some(r, ENTITIES);
+      break;
+    case 2:
+      rule[`${dir}CIDR`] = some(r, CIDRS);
+      break;
+    default:
+      rule[`${dir}CIDRSet`] = [{ cidr: "10.0.0.0/8", except: ["10.1.101.0/24"] }];
+  }
+  const tp = ports(r);
+  if (tp.length) rule.toPorts = tp;
+  return rule;
+}
+
+/** One random CNP or CCNP. */
+export function randomPolicy(r: Rand, t: Topology, i: number): CiliumPolicyObject {
+  const clusterwide = r() < 0.4;
+  const host = clusterwide && r() < 0.4;
+  const spec: Record<string, unknown> = host
+    ? { nodeSelector: r() < 0.5 ? {} : { matchLabels: { "node-role.kubernetes.io/control-plane": "" } } }
+    : { endpointSelector: selector(r, t, false) };
+  for (const section of ["ingress", "egress", "ingressDeny", "egressDeny"] as const) {
+    if (r() < (section.endsWith("Deny") ? 0.15 : 0.5)) {
+      spec[section] = [peerRule(r, t, section.startsWith("ingress") ? "from" : "to")];
+    }
+  }
+  if (!spec.ingress && !spec.egress && !spec.ingressDeny && !spec.egressDeny) spec.ingress = [{}];
+  const namespace = pick(r, t.pods).namespace ?? "default";
+  return {
+    apiVersion: "cilium.io/v2",
+    kind: clusterwide ? "CiliumClusterwideNetworkPolicy" : "CiliumNetworkPolicy",
+    metadata: clusterwide ? { name: `random-${i}` } : { name: `random-${i}`, namespace },
+    spec: spec as CiliumPolicyObject["spec"],
+  };
+}
+
+export function randomFlows(r: Rand, t: Topology, n: number): ProbeFlow[] {
+  const ids = [...t.pods.map((p) => p.id), ...t.nodes.map((x) => x.name), ...t.externals.map((x) => x.id)];
+  return Array.from({ length: n }, () => {
+    const [port, protocol] = pick(r, PORTS);
+    let from = pick(r, ids);
+    let to = pick(r, ids);
+    while (to === from) to = pick(r, ids);
+    // Outside addresses are only ever one end.
+    if (t.externals.some((x) => x.id === from) && t.externals.some((x) => x.id === to)) from = t.pods[0]!.id;
+    return { from, to, protocol: protocol as ProbeFlow["protocol"], port };
+  });
+}
+
+export interface RandomFinding {
+  seed: number;
+  policies: CiliumPolicyObject[];
+  flow: ProbeFlow;
+  disagreement: Comparison;
+}
+
+/** The smallest policy set (fewest policies, then sections) that still makes the flow disagree. */
+function shrink(
+  inputs: CastleInputs,
+  policies: CiliumPolicyObject[],
+  flow: ProbeFlow,
+  disagrees: (ps: CiliumPolicyObject[]) => Comparison | undefined,
+): CiliumPolicyObject[] {
+  let current = policies;
+  for (let i = current.length - 1; i >= 0; i--) {
+    const without = current.filter((_, j) => j !== i);
+    if (without.length && disagrees(without)) current = without;
+  }
+  current = current.map((p, i) => {
+    let spec = { ...(p.spec as Record<string, unknown>) };
+    for (const section of ["ingress", "egress", "ingressDeny", "egressDeny"]) {
+      if (!(section in spec)) continue;
+      const trial = { ...spec };
+      delete trial[section];
+      const trialPolicy = { ...p, spec: trial } as CiliumPolicyObject;
+      const set = current.map((q, j) => (j === i ? trialPolicy : q));
+      if (Object.keys(trial).some((k) => k !== "endpointSelector" && k !== "nodeSelector") && disagrees(set))
+        spec = trial;
+    }
+    return { ...p, spec: spec as CiliumPolicyObject["spec"] };
+  });
+  void inputs;
+  void flow;
+  return current;
+}
+
+export function randomRun(
+  inputs: CastleInputs,
+  oracle: (input: OracleInput) => OracleOutput,
+  opts: { sets: number; flowsPerSet: number; seed: number },
+): { compared: number; findings: RandomFinding[] } {
+  const findings: RandomFinding[] = [];
+  let compared = 0;
+  const t = inputs.topology;
+  for (let s = 0; s < opts.sets; s++) {
+    const seed = opts.seed + s;
+    const r = rng(seed);
+    const policies = Array.from({ length: 1 + Math.floor(r() * 3) }, (_, i) => randomPolicy(r, t, i));
+    const flows = randomFlows(r, t, opts.flowsPerSet);
+    const subject = { ...inputs, policies };
+    const result = compareFlows(subject, flows, oracle);
+    compared += result.compared;
+    for (const d of result.disagreements) {
+      if (
+        findings.some(
+          (f) =>
+            f.disagreement.engineReason === d.engineReason && f.disagreement.ciliumReason === d.ciliumReason,
+        )
+      )
+        continue;
+      const flow = flows.find(
+        (f) => f.from === d.from && f.to === d.to && `${f.port}/${f.protocol.toLowerCase()}` === d.port,
+      )!;
+      const disagrees = (ps: CiliumPolicyObject[]): Comparison | undefined =>
+        compareFlows({ ...inputs, policies: ps }, [flow], oracle).disagreements.find(
+          (x) => x.direction === d.direction,
+        );
+      const minimal = shrink(inputs, policies, flow, disagrees);
+      findings.push({ seed, policies: minimal, flow, disagreement: disagrees(minimal) ?? d });
+    }
+  }
+  return { compared, findings };
+}
