@@ -2,7 +2,7 @@
 // A preview comment as a reviewer sees it: the Markdown rendered to HTML (GitHub-flavoured, by marked) in a
 // page styled like a GitHub comment, captured by headless Chromium. The README's picture comes from here.
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -31,36 +31,54 @@ export async function commentHtml(markdown: string, author = "github-actions[bot
 </body></html>`;
 }
 
-function chromium(): string {
-  for (const c of ["chromium", "chromium-browser", "google-chrome"]) {
-    const r = spawnSync("bash", ["-c", `command -v ${c}`], { encoding: "utf8" });
-    if (r.status === 0) return r.stdout.trim();
+/** Chromium from CHROMIUM or Debian's and Google's usual paths, if there is one. */
+export function findChromium(): string | undefined {
+  for (const c of [
+    process.env.CHROMIUM,
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+  ]) {
+    if (c && fs.existsSync(c)) return c;
   }
-  throw new Error("no chromium on PATH (Debian: apt-get install chromium)");
+  return undefined;
+}
+
+/** A PNG of a local HTML page as headless Chromium draws it at `size` ("width,height"), nothing fetched. */
+export function screenshot(page: string, out: string, size: string): void {
+  const chromium = findChromium();
+  if (!chromium) throw new Error("no chromium (Debian: apt-get install chromium; or set CHROMIUM)");
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "castle-chromium-"));
+  try {
+    execFileSync(
+      chromium,
+      [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        `--user-data-dir=${profile}`,
+        "--hide-scrollbars",
+        `--window-size=${size}`,
+        `--screenshot=${path.resolve(out)}`,
+        `file://${path.resolve(page)}`,
+      ],
+      { stdio: "ignore", timeout: 90_000 },
+    );
+  } finally {
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
 }
 
 export async function takePicture(markdown: string, out: string, size = "1400,1800"): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-comment-"));
   const page = path.join(dir, "comment.html");
   fs.writeFileSync(page, await commentHtml(markdown));
-  execFileSync(
-    chromium(),
-    [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--user-data-dir=${path.join(dir, "profile")}`,
-      "--hide-scrollbars",
-      `--window-size=${size}`,
-      `--screenshot=${path.resolve(out)}`,
-      `file://${page}`,
-    ],
-    { stdio: "ignore", timeout: 90_000 },
-  );
+  screenshot(page, out, size);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

@@ -2,7 +2,6 @@
 // colours a workshop audience reads.
 
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -10,18 +9,7 @@ import { fromStack } from "../../verifier/sources";
 import { buildMatrix } from "../../verifier/matrix";
 import { matrixHtml } from "../../verifier/html";
 import { countColour, decodePng } from "../support/png";
-
-function findChromium(): string | undefined {
-  for (const c of [
-    process.env.CHROMIUM,
-    "/usr/bin/chromium",
-    "/usr/bin/chromium-browser",
-    "/usr/bin/google-chrome",
-  ]) {
-    if (c && fs.existsSync(c)) return c;
-  }
-  return undefined;
-}
+import { findChromium, screenshot } from "../../scripts/pr-preview/picture";
 
 describe("castle matrix --format html", () => {
   let html: string;
@@ -48,25 +36,7 @@ describe("castle matrix --format html", () => {
     const page = path.join(dir, "matrix.html");
     const shot = path.join(dir, "matrix.png");
     fs.writeFileSync(page, html);
-    execFileSync(
-      chromium!,
-      [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        `--user-data-dir=${path.join(dir, "profile")}`,
-        "--hide-scrollbars",
-        "--window-size=2200,1400",
-        `--screenshot=${shot}`,
-        `file://${page}`,
-      ],
-      { stdio: "ignore", timeout: 90000 },
-    );
+    screenshot(page, shot, "2200,1400");
     const img = decodePng(fs.readFileSync(shot));
     assert.equal(img.width, 2200);
     assert.equal(img.height, 1400);
