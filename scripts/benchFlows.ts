@@ -55,8 +55,14 @@ export function writeFlowFile(file: string, count: number): void {
 if (require.main === module) {
   const [file, countText] = process.argv.slice(2);
   const count = Number(countText ?? 2000);
-  if (!file || !Number.isInteger(count) || count < 1) {
-    console.error("usage: npm run sample-flows -- <file> [count]");
+  const usage = "usage: npm run sample-flows -- <file> [count]";
+  if (file === "-h" || file === "--help") {
+    console.log(usage);
+    process.exit(0);
+  }
+  // A flag is never a file name: `--help` once became a 2 MB file.
+  if (!file || file.startsWith("-") || !Number.isInteger(count) || count < 1) {
+    console.error(file?.startsWith("-") ? `sample-flows: unknown option '${file}'\n${usage}` : usage);
     process.exit(2);
   }
   writeFlowFile(file, count);
