@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { INGRESS_HOST_PORTS } from "../components/cluster/kindConfig";
-import { parseCastleConfig } from "../config/castleConfig";
+import { KIND_VERSION, parseCastleConfig } from "../config/castleConfig";
 import { readStackFile, withProjectDefaults } from "../lib/offline/render";
 
 export type Status = "ok" | "fail" | "note";
@@ -55,7 +55,8 @@ export interface PreflightTarget {
 }
 
 export const PINS = {
-  kind: "v0.33.0",
+  // The kind release the node image and config were checked with (config/castleConfig.ts).
+  kind: KIND_VERSION,
   pulumiMin: [3, 248, 0] as const,
   nodeMin: [20, 19, 0] as const,
   inotifyWatches: 524288,

@@ -2,7 +2,7 @@
 
 import * as path from "path";
 import { parseCastleConfig, RawConfig } from "../config/castleConfig";
-import { recordCastle, withProjectDefaults, readStackFile, loadStackConfig } from "../lib/offline/render";
+import { recordCastle, withProjectDefaults, readStackFile } from "../lib/offline/render";
 import type { Recording, RecordedResource } from "../lib/offline/recorder";
 
 export type { Recording, RecordedResource };
@@ -14,10 +14,6 @@ export const shared = (...p: string[]): string => path.join(SHARED_DIR, ...p);
 /** Builds the castle from raw config values (as a stack file holds them), under mocks. */
 export async function buildStack(raw: RawConfig, stack = "test"): Promise<Recording> {
   return recordCastle(parseCastleConfig(withProjectDefaults(raw)), stack);
-}
-
-export async function buildNamedStack(stack: string): Promise<Recording> {
-  return recordCastle(loadStackConfig(stack), stack);
 }
 
 export function devRawConfig(): RawConfig {

@@ -6,7 +6,6 @@
 export const SOURCE_ANY = "any";
 export const SOURCE_K8S = "k8s";
 export const SOURCE_RESERVED = "reserved";
-export const SOURCE_NODE = "node";
 
 // Well-known label keys, pkg/k8s/apis/cilium.io/const.go.
 export const POD_NAMESPACE_LABEL = "io.kubernetes.pod.namespace";
