@@ -56,7 +56,8 @@ tool_dir() {
     {
       printf '%s\n' "$r"
       go env GOVERSION
-      find "$WRAPPERS/$name" -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) ! -name '*_test.go' -print0 |
+      # -L: a wrapper may share sources with another by symlink (the Cilium oracles): key on their content.
+      find -L "$WRAPPERS/$name" -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) ! -name '*_test.go' -print0 |
         sort -z | xargs -0 sha256sum | sed "s|$WRAPPERS/||"
     } | sha256sum | cut -c1-12
   )"

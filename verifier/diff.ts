@@ -6,9 +6,9 @@
 // removed CIDR and a new port therefore change a verdict that the diff reports.
 
 import { PolicyEngine } from "./engine";
-import { OWN_NAMESPACE, probe } from "./matrix";
+import { probe } from "./matrix";
 import type { CastleInputs } from "./sources";
-import { endpointClasses, PortProbe, probeText, tcpProbe } from "./probes";
+import { classPairs, endpointClasses, PortProbe, probeText, tcpProbe } from "./probes";
 import { mergeProbePoints, ProbeAddress, ProbePoints, probePointsOf } from "./probePoints";
 import * as PORT from "../lib/cilium/ports";
 
@@ -85,37 +85,25 @@ function sideFlows(inputs: CastleInputs, points: ProbePoints, collapse: boolean)
       });
     }
   };
-  const sources: { id: string; source: string }[] = [
-    ...classes,
-    ...points.addresses.map((a) => ({ id: `${ADDRESS_PREFIX}${a.ip}`, source: `${ADDRESS_PREFIX}${a.ip}` })),
-  ];
-  for (const src of sources) {
-    const cls = classes.find((c) => c.id === src.id);
-    for (const dst of destinations) {
-      const target = dst.id === src.id ? (dst.kind === "user" ? dst.targets[1] : undefined) : dst.targets[0];
-      if (target) add(src.id, dst.id, src.source, target, union(dst.ports, points.ports));
-    }
-    if (cls?.kind === "user") {
-      add(
-        src.id,
-        OWN_NAMESPACE,
-        cls.source,
-        cls.source.replace(/\/client$/, "/web"),
-        union(cls.ports, points.ports),
-      );
+  const pairsBySource = new Map<string, ReturnType<typeof classPairs>>();
+  for (const p of classPairs(classes))
+    pairsBySource.set(p.from.id, [...(pairsBySource.get(p.from.id) ?? []), p]);
+  for (const cls of classes) {
+    for (const p of pairsBySource.get(cls.id) ?? []) {
+      if (p.target) add(cls.id, p.toId, cls.source, p.target, union(p.ports, points.ports));
     }
     // Egress to the policies' addresses, from the castle's own endpoints.
-    if (cls && cls.kind !== "external") {
+    if (cls.kind !== "external") {
       for (const a of points.addresses) {
-        add(
-          src.id,
-          `${ADDRESS_PREFIX}${a.ip}`,
-          cls.source,
-          `${ADDRESS_PREFIX}${a.ip}`,
-          union([tcpProbe(PORT.HTTPS)], points.ports),
-        );
+        const ip = `${ADDRESS_PREFIX}${a.ip}`;
+        add(cls.id, ip, cls.source, ip, union([tcpProbe(PORT.HTTPS)], points.ports));
       }
     }
+  }
+  // The policies' addresses as sources, to every class.
+  for (const a of points.addresses) {
+    const ip = `${ADDRESS_PREFIX}${a.ip}`;
+    for (const dst of destinations) add(ip, dst.id, ip, dst.targets[0]!, union(dst.ports, points.ports));
   }
   return out;
 }

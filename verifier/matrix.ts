@@ -3,7 +3,7 @@
 
 import { PolicyEngine, Verdict } from "./engine";
 import type { CastleInputs } from "./sources";
-import { EndpointClass, endpointClasses, PortProbe, probeText } from "./probes";
+import { classPairs, EndpointClass, endpointClasses, OWN_NAMESPACE, PortProbe, probeText } from "./probes";
 
 export type CellVerdict = "allowed" | "denied" | "audited" | "partial" | "n/a";
 
@@ -32,7 +32,7 @@ export interface Matrix {
   cells: Cell[];
 }
 
-export const OWN_NAMESPACE = "own-namespace";
+export { OWN_NAMESPACE } from "./probes";
 
 function summarize(ports: PortResult[]): CellVerdict {
   if (ports.length === 0) return "n/a";
@@ -66,42 +66,29 @@ export function buildMatrix(
   });
   const classes = endpointClasses(inputs, { collapse: opts.collapse });
   const destinations = classes.filter((c) => c.targets.length > 0);
-  const cells: Cell[] = [];
-  for (const src of classes) {
-    for (const dst of destinations) {
-      // A class to itself: the same endpoint is never judged, so probe its second member if it has one.
-      const target = dst.id === src.id ? (dst.kind === "user" ? dst.targets[1] : undefined) : dst.targets[0];
-      if (!target) {
-        cells.push({
-          from: src.id,
-          to: dst.id,
-          verdict: "n/a",
-          ports: [],
-          note: dst.kind === "user" ? "one namespace in this class" : "itself",
-        });
-        continue;
-      }
-      const ports = probe(engine, src.source, target, dst.ports);
-      cells.push({
-        from: src.id,
-        to: dst.id,
-        verdict: summarize(ports),
-        ports,
-        ...(dst.kind === "user" ? { note: "other namespace" } : {}),
-      });
+  const cells: Cell[] = classPairs(classes).map(({ from, to, toId, target, ports: probed }) => {
+    if (!to) {
+      const ports = probe(engine, from.source, target!, probed);
+      return { from: from.id, to: toId, verdict: summarize(ports), ports, note: "own namespace" };
     }
-    if (src.kind === "user") {
-      const own = src.source.replace(/\/client$/, "/web");
-      const ports = probe(engine, src.source, own, src.ports);
-      cells.push({
-        from: src.id,
-        to: OWN_NAMESPACE,
-        verdict: summarize(ports),
-        ports,
-        note: "own namespace",
-      });
+    if (!target) {
+      return {
+        from: from.id,
+        to: toId,
+        verdict: "n/a",
+        ports: [],
+        note: to.kind === "user" ? "one namespace in this class" : "itself",
+      };
     }
-  }
+    const ports = probe(engine, from.source, target, probed);
+    return {
+      from: from.id,
+      to: toId,
+      verdict: summarize(ports),
+      ports,
+      ...(to.kind === "user" ? { note: "other namespace" } : {}),
+    };
+  });
   return {
     source: inputs.source,
     auditMode,

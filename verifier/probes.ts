@@ -117,3 +117,37 @@ export function endpointClasses(inputs: CastleInputs, opts: { collapse?: boolean
   }
   return out;
 }
+
+/** The column of a user class's own namespace (its client to its own web pod). */
+export const OWN_NAMESPACE = "own-namespace";
+
+export interface ClassPair {
+  from: EndpointClass;
+  /** The destination class, or undefined for the source's own namespace. */
+  to: EndpointClass | undefined;
+  toId: string;
+  /** The endpoint probed; undefined when there is none (a class against itself with one member). */
+  target: string | undefined;
+  ports: PortProbe[];
+}
+
+/**
+ * Every class against every class that can be sent to, on the destination's ports, and each user class
+ * against its own namespace. A class against itself probes its second member, if it has one: the same
+ * endpoint is never judged against itself.
+ */
+export function classPairs(classes: EndpointClass[]): ClassPair[] {
+  const destinations = classes.filter((c) => c.targets.length > 0);
+  const out: ClassPair[] = [];
+  for (const src of classes) {
+    for (const dst of destinations) {
+      const target = dst.id === src.id ? (dst.kind === "user" ? dst.targets[1] : undefined) : dst.targets[0];
+      out.push({ from: src, to: dst, toId: dst.id, target, ports: dst.ports });
+    }
+    if (src.kind === "user") {
+      const own = src.source.replace(/\/client$/, "/web");
+      out.push({ from: src, to: undefined, toId: OWN_NAMESPACE, target: own, ports: src.ports });
+    }
+  }
+  return out;
+}

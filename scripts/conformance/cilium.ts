@@ -18,7 +18,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { CiliumPolicyObject, EngineOptions, Flow, PolicyEngine, Topology } from "../../verifier/engine";
 import type { CastleInputs } from "../../verifier/objects";
-import { endpointClasses, PortProbe } from "../../verifier/probes";
+import { classPairs, endpointClasses } from "../../verifier/probes";
 import { fromRenderDir, fromStack } from "../../verifier/sources";
 import { randomRun } from "./random";
 
@@ -242,21 +242,18 @@ export function compareFlows(
 
 /** Every probe of the stack's matrix (classes against classes, on the destination's ports). */
 export function matrixProbes(inputs: CastleInputs): ProbeFlow[] {
-  const classes = endpointClasses(inputs, { collapse: true });
-  const destinations = classes.filter((c) => c.targets.length > 0);
-  const out: ProbeFlow[] = [];
-  const add = (fromLabel: string, toLabel: string, from: string, to: string, ports: PortProbe[]): void => {
-    for (const p of ports) out.push({ from, to, fromLabel, toLabel, protocol: p.protocol, port: p.port });
-  };
-  for (const src of classes) {
-    for (const dst of destinations) {
-      const target = dst.id === src.id ? (dst.kind === "user" ? dst.targets[1] : undefined) : dst.targets[0];
-      if (target) add(src.id, dst.id, src.source, target, dst.ports);
-    }
-    if (src.kind === "user")
-      add(src.id, "own-namespace", src.source, src.source.replace(/\/client$/, "/web"), src.ports);
-  }
-  return out;
+  return classPairs(endpointClasses(inputs, { collapse: true })).flatMap((p) =>
+    p.target
+      ? p.ports.map((port) => ({
+          from: p.from.source,
+          to: p.target!,
+          fromLabel: p.from.id,
+          toLabel: p.toId,
+          protocol: port.protocol,
+          port: port.port,
+        }))
+      : [],
+  );
 }
 
 export function compareStack(

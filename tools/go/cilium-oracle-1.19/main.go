@@ -3,9 +3,8 @@
 // document on stdin (policies as Kubernetes manifests, subject endpoints, flows) and writes one JSON
 // document on stdout (policies Cilium refuses, one verdict per flow). See README.md for the format.
 //
-// This file, oracle.go, identities.go and ipcache.go are identical in tools/go/cilium-oracle-1.19 and
-// tools/go/cilium-oracle-1.20 (shared_test.go checks it); cilium_v1_*.go hold what differs between the
-// two Cilium versions.
+// This file, oracle.go, identities.go and ipcache.go are shared with tools/go/cilium-oracle-1.20, which
+// links to them; cilium_v1_*.go hold what differs between the two Cilium versions.
 package main
 
 import (

@@ -1,7 +1,7 @@
 package main
 
-// The oracle's behaviour, case by case, at the Cilium version of this module. This file is identical in
-// tools/go/cilium-oracle-1.19 and tools/go/cilium-oracle-1.20; where the two Cilium versions differ,
+// The oracle's behaviour, case by case, at the Cilium version of this module. This file is shared
+// with tools/go/cilium-oracle-1.20 (a symlink there); where the two Cilium versions differ,
 // the test says so by ciliumVersion.
 
 import (
