@@ -12,7 +12,7 @@ import { NodeLayer } from "./components/layers/node/nodeLayer";
 import { InfraLayer } from "./components/layers/infra/infraLayer";
 import { UserNamespace } from "./components/layers/user/userNamespace";
 import { Workshop } from "./components/demo/workshop";
-import { castleModel, MODEL_CONFIGMAP } from "./verifier/model";
+import { castleModel, MODEL_CONFIGMAP } from "./config/model";
 
 export interface Castle {
   cluster?: KindCluster;

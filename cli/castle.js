@@ -6,8 +6,8 @@ const fs = require("fs");
 const path = require("path");
 
 const root = path.join(__dirname, "..");
-const compiled = path.join(root, "dist", "verifier", "cli.js");
-const SOURCES = ["castle.ts", "verifier", "lib", "config", "components"];
+const compiled = path.join(root, "dist", "cli", "main.js");
+const SOURCES = ["castle.ts", "cli", "vocabulary", "lib", "config", "verifier", "components", "render"];
 
 function newestSource(p) {
   let st;
@@ -37,7 +37,7 @@ if (process.env.CASTLE_FROM_SOURCE !== "1" && fresh()) {
   ({ main } = require(compiled));
 } else {
   require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
-  ({ main } = require("../verifier/cli.ts"));
+  ({ main } = require("./main.ts"));
 }
 main(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),

@@ -13,8 +13,8 @@ import {
   missingFromMirror,
   parseChartMirror,
 } from "../lib/helm/charts";
-import type { InfraRole } from "../components/layers/infra/roles";
-import { infraNamespaces } from "../components/layers/infra/roles";
+import type { InfraRole } from "../vocabulary/roles";
+import { infraNamespaces } from "../vocabulary/roles";
 import { parseInfraRoles } from "./infraRoles";
 import {
   checkKnownKeys,
@@ -31,13 +31,11 @@ import {
 
 export { PROJECT } from "./validate";
 
-export type ClusterProvider = "kind" | "existing";
+import type { KindNodes } from "../vocabulary/nodes";
 
-export interface KindNodes {
-  controlPlane: number;
-  infra: number;
-  workers: number;
-}
+export type { KindNodes };
+
+export type ClusterProvider = "kind" | "existing";
 
 export interface UserNamespaceConfig {
   name: string;

@@ -1,13 +1,7 @@
 // The infra roles of a stack: the defaults (the talk's components), the ingress controller's namespace and
 // labels from `ingressController`, and extra or replacing roles from `infraRoles`.
 
-import {
-  DEFAULT_INFRA_ROLES,
-  INGRESS_ROLE,
-  InfraRole,
-  PolicyName,
-  PortSpec,
-} from "../components/layers/infra/roles";
+import { DEFAULT_INFRA_ROLES, INGRESS_ROLE, InfraRole, PolicyName, PortSpec } from "../vocabulary/roles";
 import { checkKnownKeys, fromJsonText, isPlainObject, Problems, RFC1123_LABEL, typeName } from "./validate";
 
 const ROLE_KEYS = [

@@ -1,6 +1,7 @@
 // Reading Cilium policies as the pack sees them (plain props), and the message shape every rule uses.
 
-import { CCNP_TYPE, CNP_TYPE, LAYER_LABEL } from "../lib/cilium/policy";
+import { CCNP_TYPE, CNP_TYPE } from "../lib/cilium/policy";
+import { LAYER_LABEL } from "../vocabulary/labels";
 
 export type Obj = Record<string, any>;
 
@@ -11,12 +12,6 @@ export const NAMESPACE_PATCH_TYPE = "kubernetes:core/v1:NamespacePatch";
 export const CONFIGMAP_TYPE = "kubernetes:core/v1:ConfigMap";
 export const USER_NAMESPACE_COMPONENT = "castle:policy:UserNamespace";
 export const CILIUM_COMPONENT = "castle:cilium:Cilium";
-
-/**
- * The label the API server puts on every Namespace, always with the namespace's own name (it overwrites any
- * other value): it is on every live Namespace object, so on the outputs a stack policy may read.
- */
-export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
 /** Every violation says the rule, why it exists and how to fix it. */
 export function violation(rule: string, why: string, fix: string): string {

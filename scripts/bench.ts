@@ -13,9 +13,8 @@ import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { parseCastleConfig } from "../config/castleConfig";
-import { devRawConfig } from "../test/harness";
-import { recordCastle, renderedObjects, withProjectDefaults } from "../lib/offline/render";
-import { fromObjects, fromStack } from "../verifier/sources";
+import { readStackFile, recordCastle, renderedObjects, withProjectDefaults } from "../render/render";
+import { fromObjects, fromStack } from "../cli/sources";
 import { buildMatrix } from "../verifier/matrix";
 import { readLines, replay } from "../verifier/replay";
 import { writeFlowFile } from "./benchFlows";
@@ -69,7 +68,7 @@ async function matrixScale(): Promise<void> {
   let previous: number | undefined;
   for (const n of [10, 100, 1000]) {
     const raw = {
-      ...devRawConfig(),
+      ...readStackFile("dev"),
       installDemo: false,
       userNamespaces: Array.from({ length: n }, (_, i) => ({
         name: `team-${i}`,
@@ -128,7 +127,7 @@ async function realPreview(): Promise<void> {
   const ws = new Workspace(bin);
   try {
     console.log("real engine preview (pulumi preview --policy-pack, new kind stack, best of 2)");
-    const dev = devRawConfig();
+    const dev = readStackFile("dev");
     const stacks: [string, Record<string, unknown>][] = [
       ["dev", { ...dev, chartMirror: chartMirrorDir(ws.dir) }],
       [

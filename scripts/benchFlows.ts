@@ -1,9 +1,9 @@
 // Hubble flows for the dev stack, in `hubble observe -o json` form, for the benchmark: a mix of allowed,
 // cross-namespace, world and host flows, replies and DNS, over a few hundred distinct pods. The lines are
-// the replay tests' (test/replay/devFlows.ts), in a fixed rotation.
+// the replay tests' (scripts/hubbleFlows.ts), in a fixed rotation.
 
 import * as fs from "fs";
-import { EP, FlowSpec, flowLine } from "../test/replay/devFlows";
+import { EP, FlowSpec, flowLine } from "./hubbleFlows";
 
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);
 

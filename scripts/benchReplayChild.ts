@@ -2,7 +2,7 @@
 
 import * as fs from "fs";
 import { performance } from "perf_hooks";
-import { fromStack } from "../verifier/sources";
+import { fromStack } from "../cli/sources";
 import { replay } from "../verifier/replay";
 
 async function run(): Promise<void> {

@@ -14,7 +14,7 @@ import { DEMO_CLIENT_IMAGE, DEMO_WEB_IMAGE } from "../components/demo/charts";
 import { CastleConfig, parseCastleConfig } from "../config/castleConfig";
 import { kindContainerNames } from "../components/cluster/kindConfig";
 import { chartArchiveName, ChartRef, ciliumChart, CILIUM_RELEASE, DEMO_CHART_REFS } from "../lib/helm/charts";
-import { readStackFile, recordCastle, renderedObjects, withProjectDefaults } from "../lib/offline/render";
+import { readStackFile, recordCastle, renderedObjects, withProjectDefaults } from "../render/render";
 
 export interface ImageList {
   /** Where each image comes from: "kind node", a Helm release's name, or "demo apps". */

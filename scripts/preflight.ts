@@ -17,7 +17,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { INGRESS_HOST_PORTS } from "../components/cluster/kindConfig";
 import { KIND_VERSION, parseCastleConfig } from "../config/castleConfig";
-import { readStackFile, withProjectDefaults } from "../lib/offline/render";
+import { readStackFile, withProjectDefaults } from "../render/render";
 
 export type Status = "ok" | "fail" | "note";
 

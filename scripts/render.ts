@@ -6,13 +6,7 @@
 
 import { parseArgs } from "util";
 import { CastleConfigError } from "../config/castleConfig";
-import {
-  inventory,
-  loadStackConfig,
-  recordCastle,
-  renderedObjects,
-  writeRender,
-} from "../lib/offline/render";
+import { inventory, loadStackConfig, recordCastle, renderedObjects, writeRender } from "../render/render";
 
 async function main(): Promise<number> {
   const usage = "usage: npm run -s render -- --stack <name> [--out <dir>] [--inventory]\n";

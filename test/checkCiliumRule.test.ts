@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { checkCiliumPolicy, checkCiliumRule, MAX_PORTS_PER_RULE } from "../lib/cilium/checkCiliumRule";
+import { checkCiliumPolicy, checkCiliumRule, MAX_PORTS_PER_RULE } from "../verifier/engine/checkCiliumRule";
 import { crdSchemaErrors } from "./support/ciliumSchemas";
 
 type Obj = Record<string, unknown>;

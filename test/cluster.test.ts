@@ -5,19 +5,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import {
-  buildKindConfig,
-  clusterIdentity,
-  kindContainerNames,
-  kindNodeNames,
-  INFRA_ROLE_LABEL,
-} from "../components/cluster/kindConfig";
+import { buildKindConfig, clusterIdentity, kindContainerNames } from "../components/cluster/kindConfig";
 import { DEFAULT_KIND_NODE_IMAGE } from "../config/castleConfig";
-import { MASK } from "../lib/offline/recorder";
+import { MASK } from "../render/recorder";
 import { buildStack, byTypeName, devRawConfig, one, Recording } from "./harness";
 import { parseCastleConfig } from "../config/castleConfig";
-import { MOCK_KUBECONFIG, recordCastle, withProjectDefaults } from "../lib/offline/render";
+import { MOCK_KUBECONFIG, recordCastle, withProjectDefaults } from "../render/render";
 import { LIST_CLUSTERS } from "../components/cluster/kindCluster";
+import { INFRA_ROLE_LABEL } from "../vocabulary/labels";
+import { kindNodeNames } from "../vocabulary/nodes";
 
 const COMMAND = "command:local:Command";
 const PROVIDER = "pulumi:providers:kubernetes";

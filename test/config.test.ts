@@ -16,7 +16,7 @@ import {
   readStackFile,
   recordCastle,
   withProjectDefaults,
-} from "../lib/offline/render";
+} from "../render/render";
 import { buildStack, devRawConfig } from "./harness";
 
 function problemsOf(raw: RawConfig): string[] {

@@ -2,8 +2,8 @@
 
 import * as path from "path";
 import { parseCastleConfig, RawConfig } from "../config/castleConfig";
-import { recordCastle, withProjectDefaults, readStackFile } from "../lib/offline/render";
-import type { Recording, RecordedResource } from "../lib/offline/recorder";
+import { recordCastle, withProjectDefaults, readStackFile } from "../render/render";
+import type { Recording, RecordedResource } from "../render/recorder";
 
 export type { Recording, RecordedResource };
 

@@ -3,11 +3,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildStack, devRawConfig, Recording, RecordedResource, ancestors } from "./harness";
-import { CCNP_TYPE, CNP_TYPE, LAYER_LABEL } from "../lib/cilium/policy";
+import { CCNP_TYPE, CNP_TYPE } from "../lib/cilium/policy";
 import { crdSchemaErrors, modelErrors } from "./support/ciliumSchemas";
-import { checkCiliumPolicy } from "../lib/cilium/checkCiliumRule";
+import { checkCiliumPolicy } from "../verifier/engine/checkCiliumRule";
 import { buildNodePolicies } from "../components/layers/node/spec";
-import { DEFAULT_INFRA_ROLES } from "../components/layers/infra/roles";
+import { DEFAULT_INFRA_ROLES } from "../vocabulary/roles";
+import { LAYER_LABEL } from "../vocabulary/labels";
 
 type Obj = Record<string, any>;
 const policiesOf = (rec: Recording): RecordedResource[] =>

@@ -19,11 +19,11 @@ import {
   runPreviewFor,
   RunOptions,
 } from "../scripts/pr-preview/run";
-import { PROJECT_DIR } from "../lib/offline/render";
+import { PROJECT_DIR } from "../render/render";
 import { commentHtml } from "../scripts/pr-preview/picture";
 import { diffCastles } from "../verifier/diff";
 import { checkCastle } from "../verifier/check";
-import { fromRenderDir } from "../verifier/sources";
+import { fromRenderDir } from "../cli/sources";
 import type { RawConfig } from "../config/castleConfig";
 
 const FIXTURES = path.join(__dirname, "fixtures", "pr-preview");

@@ -12,7 +12,7 @@ import {
   renderedObjects,
   writeRender,
   PROJECT_DIR,
-} from "../lib/offline/render";
+} from "../render/render";
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "castle-render-"));
 

@@ -1,9 +1,9 @@
 // The castle's properties, evaluated with enforcement semantics (as if audit mode were off): the rule set
 // must hold them before anyone switches audit mode off.
 
-import * as PORT from "../lib/cilium/ports";
+import * as PORT from "../vocabulary/ports";
 import { PolicyEngine } from "./engine";
-import type { CastleInputs } from "./sources";
+import type { CastleInputs } from "./objects";
 import { FlowProtocol } from "./engine";
 import { userClassKey } from "./probes";
 import { WORKLOAD_PORT } from "./topology";

@@ -7,10 +7,10 @@
 
 import { PolicyEngine } from "./engine";
 import { probe } from "./matrix";
-import type { CastleInputs } from "./sources";
+import type { CastleInputs } from "./objects";
 import { classPairs, endpointClasses, PortProbe, probeText, tcpProbe } from "./probes";
 import { mergeProbePoints, ProbeAddress, ProbePoints, probePointsOf } from "./probePoints";
-import * as PORT from "../lib/cilium/ports";
+import * as PORT from "../vocabulary/ports";
 
 export interface FlowRow {
   from: string;

@@ -2,7 +2,7 @@
 // destination. Identical user namespaces are one class, so the matrix does not grow with their number.
 
 import { PolicyEngine, Verdict } from "./engine";
-import type { CastleInputs } from "./sources";
+import type { CastleInputs } from "./objects";
 import { classPairs, EndpointClass, endpointClasses, OWN_NAMESPACE, PortProbe, probeText } from "./probes";
 
 export type CellVerdict = "allowed" | "denied" | "audited" | "partial" | "n/a";

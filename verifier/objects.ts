@@ -6,10 +6,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { CCNP_KIND, CNP_KIND } from "../lib/cilium/policy";
-import { modelFromObjects } from "./model";
+import { modelFromObjects } from "../config/model";
 import { castleTopology } from "./topology";
 import type { CiliumPolicyObject, Topology } from "./engine";
-import type { InfraRole } from "../components/layers/infra/roles";
+import type { InfraRole } from "../vocabulary/roles";
 
 type Obj = Record<string, any>;
 

@@ -1,7 +1,7 @@
 // The flows the verifier asks about: endpoint classes of the castle and the ports that matter to each.
 
-import * as PORT from "../lib/cilium/ports";
-import type { CastleInputs } from "./sources";
+import * as PORT from "../vocabulary/ports";
+import type { CastleInputs } from "./objects";
 import type { FlowProtocol, NodeRole } from "./engine";
 import { WORKLOAD_PORT } from "./topology";
 

@@ -15,10 +15,9 @@
 import { PassThrough } from "node:stream";
 import { createGunzip } from "node:zlib";
 import * as YAML from "yaml";
-import { CONTROL_PLANE_ROLE_LABEL, INFRA_ROLE_LABEL } from "../components/cluster/kindConfig";
-import { infraNamespaces } from "../components/layers/infra/roles";
+import { infraNamespaces } from "../vocabulary/roles";
 import { Cidr, cidrContainsIp, parseCidr, parseIp } from "../lib/net/cidr";
-import { SSH } from "../lib/cilium/ports";
+import { SSH } from "../vocabulary/ports";
 import {
   CiliumPolicyObject,
   Direction,
@@ -27,7 +26,6 @@ import {
   FlowProtocol,
   IngressRule,
   LabelSelector,
-  LAYER_LABEL,
   PolicyEngine,
   PolicyRef,
   Rule,
@@ -37,7 +35,8 @@ import {
   Verdict,
 } from "./engine";
 import { EndpointRef, HubbleLineParser, RESERVED_IDENTITIES, ReplayFlow, verdictName } from "./hubble";
-import type { CastleInputs } from "./sources";
+import type { CastleInputs } from "./objects";
+import { CONTROL_PLANE_ROLE_LABEL, INFRA_ROLE_LABEL, LAYER_LABEL } from "../vocabulary/labels";
 
 export type ReplayLayer = "user" | "infra" | "node";
 export type ReplayFormat = "table" | "json" | "markdown";

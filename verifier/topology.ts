@@ -1,22 +1,17 @@
 // The castle's modelled world, derived from stack config: nodes by role, one pod per infra role, pods in
 // every user namespace, the jumphosts and the internet. Endpoint ids are what `castle why` accepts.
 
-import type { CastleConfig } from "../config/castleConfig";
-import { CONTROL_PLANE_ROLE_LABEL, INFRA_ROLE_LABEL, kindNodeNames } from "../components/cluster/kindConfig";
-import { infraNamespaceLabels } from "../components/layers/infra/roles";
+import type { ConfigForTopology } from "../config/model";
+import { kindNodeNames } from "../vocabulary/nodes";
+import { infraNamespaceLabels } from "../vocabulary/roles";
 import { parseCidr, formatIp } from "../lib/net/cidr";
-import { POD_NAMESPACE_LABEL } from "../lib/cilium/policy";
 import type { Endpoint, NodeRole, Topology, TopologyNode } from "./engine";
+import { CONTROL_PLANE_ROLE_LABEL, INFRA_ROLE_LABEL, K8S_POD_NAMESPACE_LABEL } from "../vocabulary/labels";
 
 /** An address the examples use for "somewhere on the internet" (TEST-NET-3, RFC 5737). */
 export const WORLD_IP = "203.0.113.10";
 /** The port a user workload serves in the model (the demo app's). */
 export const WORKLOAD_PORT = 8080;
-
-export type ConfigForTopology = Pick<
-  CastleConfig,
-  "clusterName" | "clusterProvider" | "kindNodes" | "roles" | "userNamespaces" | "jumphostCidrs"
->;
 
 export function nodeLabels(name: string, role: NodeRole): Record<string, string> {
   return {
@@ -53,7 +48,7 @@ export function castleTopology(config: ConfigForTopology): Topology {
   const nsLabels = infraNamespaceLabels(config.roles);
   config.roles.forEach((role) => {
     const labels = Object.fromEntries(
-      Object.entries(role.podLabels).filter(([k]) => `k8s:${k}` !== POD_NAMESPACE_LABEL),
+      Object.entries(role.podLabels).filter(([k]) => `k8s:${k}` !== K8S_POD_NAMESPACE_LABEL),
     );
     pods.push({
       id: `role:${role.name}`,

@@ -2,7 +2,7 @@
 // default deny on.
 
 import { DirectionResult, Flow, FlowProtocol, PolicyEngine, PolicyRef, Verdict } from "./engine";
-import type { CastleInputs } from "./sources";
+import type { CastleInputs } from "./objects";
 
 /** `53/udp`, `443` (TCP), `icmp/8`. */
 export function parsePort(text: string): Pick<Flow, "protocol" | "port" | "icmpType"> {

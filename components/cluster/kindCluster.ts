@@ -2,19 +2,17 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
-import type { KindNodes } from "../../config/castleConfig";
 import {
   buildKindConfig,
   caIdentity,
   clusterIdentity,
-  INFRA_ROLE_LABEL,
   kindContainerNames,
   kindApiServerEndpoint,
   kindConfigYaml,
-  kindNodeNames,
   KindClusterConfig,
-  KindNodeName,
 } from "./kindConfig";
+import { INFRA_ROLE_LABEL } from "../../vocabulary/labels";
+import { KindNodeName, KindNodes, kindNodeNames } from "../../vocabulary/nodes";
 
 export interface KindClusterArgs {
   clusterName: string;

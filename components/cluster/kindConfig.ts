@@ -2,11 +2,10 @@
 
 import { createHash } from "node:crypto";
 import * as YAML from "yaml";
-import type { KindNodes } from "../../config/castleConfig";
-import * as PORT from "../../lib/cilium/ports";
+import { KindNodes, kindNodeNames } from "../../vocabulary/nodes";
+import * as PORT from "../../vocabulary/ports";
 
-export const INFRA_ROLE_LABEL = "node-role.kubernetes.io/infra";
-export const CONTROL_PLANE_ROLE_LABEL = "node-role.kubernetes.io/control-plane";
+import { INFRA_ROLE_LABEL } from "../../vocabulary/labels";
 
 /** Host ports mapped to the first infra node, so `curl http://localhost` reaches the ingress controller. */
 export const INGRESS_HOST_PORTS = [PORT.HTTP, PORT.HTTPS] as const;
@@ -25,11 +24,6 @@ export interface KindClusterConfig {
   name: string;
   networking: { disableDefaultCNI: true; kubeProxyMode: "none" };
   nodes: KindNodeConfig[];
-}
-
-export interface KindNodeName {
-  name: string;
-  role: "control-plane" | "infra" | "worker";
 }
 
 // A taint at registration is allowed to the kubelet, unlike a node-role label: NodeRestriction makes the
@@ -73,21 +67,6 @@ export function buildKindConfig(clusterName: string, nodes: KindNodes, image: st
 
 export function kindConfigYaml(config: KindClusterConfig): string {
   return YAML.stringify(config, { lineWidth: 0 });
-}
-
-/**
- * The node names kind gives, in config order: `<cluster>-control-plane`, `<cluster>-control-plane2`, ...,
- * `<cluster>-worker`, `<cluster>-worker2`, ... Infra nodes are the first workers.
- */
-export function kindNodeNames(clusterName: string, nodes: KindNodes): KindNodeName[] {
-  const suffix = (i: number): string => (i === 0 ? "" : String(i + 1));
-  const out: KindNodeName[] = [];
-  for (let i = 0; i < nodes.controlPlane; i++)
-    out.push({ name: `${clusterName}-control-plane${suffix(i)}`, role: "control-plane" });
-  for (let i = 0; i < nodes.infra + nodes.workers; i++) {
-    out.push({ name: `${clusterName}-worker${suffix(i)}`, role: i < nodes.infra ? "infra" : "worker" });
-  }
-  return out;
 }
 
 /**

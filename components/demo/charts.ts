@@ -1,9 +1,9 @@
 // Pure: the workshop's pinned charts and their values. Each release name is fixed, because the infra
 // roles' pod selectors match the labels these charts derive from it (see components/layers/infra/roles.ts).
 
-import { INFRA_ROLE_LABEL } from "../cluster/kindConfig";
 import type { HelmValues } from "../../lib/helm/values";
 import { ChartRef, DEMO_CHART_REFS } from "../../lib/helm/charts";
+import { INFRA_ROLE_LABEL } from "../../vocabulary/labels";
 
 export interface DemoChart {
   /** The infra role whose pods the chart runs. */

@@ -3,8 +3,8 @@ import * as k8s from "@pulumi/kubernetes";
 import type { UserNamespaceConfig } from "../../config/castleConfig";
 import { ClusterPlacement, inCluster } from "../../lib/pulumi/inCluster";
 import { ChartMirror, releaseChart } from "../../lib/helm/charts";
-import type { InfraRole } from "../layers/infra/roles";
-import { DEFAULT_INFRA_ROLES } from "../layers/infra/roles";
+import type { InfraRole } from "../../vocabulary/roles";
+import { DEFAULT_INFRA_ROLES } from "../../vocabulary/roles";
 import { deepMerge, HelmValues } from "../../lib/helm/values";
 import {
   demoCharts,

@@ -8,6 +8,7 @@ import type { IComGithubCiliumCiliumPkgPolicyApiEndpointSelector as IEndpointSel
 import type { IComGithubCiliumCiliumPkgPolicyApiPortProtocol as IPortProtocol } from "@kubernetes-models/cilium/policy/api/PortProtocol" with {
   "resolution-mode": "import",
 };
+import { K8S_POD_NAMESPACE_LABEL, LAYER_LABEL, Layer } from "../../vocabulary/labels";
 
 export type CiliumRule = IRule;
 export type EndpointSelector = IEndpointSelector;
@@ -18,10 +19,6 @@ export const CNP_KIND = "CiliumNetworkPolicy";
 export const CCNP_KIND = "CiliumClusterwideNetworkPolicy";
 export const CNP_TYPE = `kubernetes:${CILIUM_API_VERSION}:${CNP_KIND}`;
 export const CCNP_TYPE = `kubernetes:${CILIUM_API_VERSION}:${CCNP_KIND}`;
-
-/** The label that tells reviewers, the policy pack and the verifier which castle layer owns a policy. */
-export const LAYER_LABEL = "castle.cilium.io/layer";
-export type Layer = "node" | "infra" | "user";
 
 /**
  * On a host policy: whether Cilium was in audit mode when the policy was first created. Written once
@@ -72,12 +69,11 @@ export function k8sLabels(labels: Record<string, string>): Record<string, string
   );
 }
 
-export const POD_NAMESPACE_LABEL = "k8s:io.kubernetes.pod.namespace";
 export const NAMESPACE_LABELS_PREFIX = "k8s:io.cilium.k8s.namespace.labels.";
 
 /** A selector for pods with `labels` in `namespace`: usable in CCNPs and, across namespaces, in CNPs. */
 export function podsIn(namespace: string, labels: Record<string, string>): EndpointSelector {
-  return { matchLabels: { [POD_NAMESPACE_LABEL]: namespace, ...k8sLabels(labels) } };
+  return { matchLabels: { [K8S_POD_NAMESPACE_LABEL]: namespace, ...k8sLabels(labels) } };
 }
 
 /** A selector for every pod whose namespace carries `label: "true"`. */

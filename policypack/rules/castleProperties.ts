@@ -2,7 +2,7 @@
 // objects: the same check as `castle check`.
 
 import { checkCastle } from "../../verifier/check";
-import { MODEL_CONFIGMAP } from "../../verifier/model";
+import { MODEL_CONFIGMAP } from "../../config/model";
 import { fromObjects } from "../../verifier/objects";
 import { Obj, RELEASE_TYPE, violation } from "../lib";
 import { STACK_CONTENT_TYPES, stackPolicyOverInputs, unseen } from "../stackView";

@@ -2,9 +2,8 @@
 // jumphosts and keep the cluster's lifelines open.
 
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { CONTROL_PLANE_ROLE_LABEL } from "../../components/cluster/kindConfig";
 import { CCNP_TYPE, INTRODUCED_IN_AUDIT_MODE } from "../../lib/cilium/policy";
-import * as PORT from "../../lib/cilium/ports";
+import * as PORT from "../../vocabulary/ports";
 import { Cidr, cidrContains, parseCidr } from "../../lib/net/cidr";
 import {
   admitsEntity,
@@ -21,6 +20,7 @@ import {
 } from "../lib";
 import { stackPolicyOverInputs, unseen } from "../stackView";
 import { isCiliumRelease as isCiliumHelmRelease } from "../../lib/helm/charts";
+import { CONTROL_PLANE_ROLE_LABEL } from "../../vocabulary/labels";
 
 // By release name: with a chart mirror the chart is a path or an oci:// reference (lib/helm/charts.ts).
 const isCiliumRelease = (type: string, props: Obj): boolean =>

@@ -2,13 +2,11 @@
 // the walls the infra layer builds.
 
 import { PolicyResource } from "@pulumi/policy";
-import { USER_NAMESPACE_LABELS } from "../../components/layers/user/spec";
 import { CCNP_TYPE, CNP_TYPE } from "../../lib/cilium/policy";
 import {
   isCiliumPolicy,
   isClusterwide,
   layerOf,
-  NAMESPACE_NAME_LABEL,
   NAMESPACE_PATCH_TYPE,
   NAMESPACE_TYPE,
   Obj,
@@ -18,6 +16,7 @@ import {
   violation,
 } from "../lib";
 import { stackPolicyOverInputs, unseen } from "../stackView";
+import { NAMESPACE_NAME_LABEL, USER_NAMESPACE_LABELS } from "../../vocabulary/labels";
 
 const ALLOW_WITHIN = "allow-within-namespace";
 

@@ -1,7 +1,7 @@
 // Every Cilium policy must be one the API server stores as written and the agent accepts.
 
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { checkCiliumPolicy } from "../../lib/cilium/checkCiliumRule";
+import { checkCiliumPolicy } from "../../verifier/engine/checkCiliumRule";
 import { CNP_KIND } from "../../lib/cilium/policy";
 import { isCiliumPolicy, Obj, policyId, rulesOf, violation } from "../lib";
 

@@ -5,7 +5,7 @@
 
 import type { CiliumPolicyObject, Topology } from "../../verifier/engine";
 import type { CastleInputs } from "../../verifier/objects";
-import { Comparison, compareFlows, OracleInput, OracleOutput, ProbeFlow } from "./cilium";
+import { Comparison, compareFlows, OracleInput, OracleOutput, ProbeFlow } from "./compare";
 
 /** mulberry32: a small seeded PRNG, so a run is reproducible from its seed. */
 export function rng(seed: number): () => number {

@@ -22,10 +22,10 @@ import {
   recordCastle,
   renderedObjects,
   writeRender,
-} from "../../lib/offline/render";
+} from "../../render/render";
 import { checkCastle } from "../../verifier/check";
 import { diffCastles } from "../../verifier/diff";
-import { fromRenderDir } from "../../verifier/sources";
+import { fromRenderDir } from "../../cli/sources";
 import {
   buildComment,
   failures,

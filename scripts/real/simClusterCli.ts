@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { buildKindConfig } from "../../components/cluster/kindConfig";
 import { parseCastleConfig } from "../../config/castleConfig";
-import { readStackFile, withProjectDefaults } from "../../lib/offline/render";
+import { readStackFile, withProjectDefaults } from "../../render/render";
 import { nodesFromKindConfig, startSimCluster } from "./simCluster";
 
 /**

@@ -5,12 +5,12 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { castle, renderTo } from "./support";
-import { main } from "../../verifier/cli";
+import { main } from "../../cli/main";
 import type { DiffResult } from "../../verifier/diff";
 import { cidrEdges, probePointsOf } from "../../verifier/probePoints";
-import { renderCacheDir, renderKey } from "../../verifier/sources";
+import { renderCacheDir, renderKey } from "../../cli/sources";
 import { writeFlowFile } from "../../scripts/benchFlows";
-import { PROJECT_DIR } from "../../lib/offline/render";
+import { PROJECT_DIR } from "../../render/render";
 
 describe("castle matrix", () => {
   it("prints the dev stack's matrix with collapsed user classes", async () => {

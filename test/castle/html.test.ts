@@ -5,7 +5,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { fromStack } from "../../verifier/sources";
+import { fromStack } from "../../cli/sources";
 import { buildMatrix } from "../../verifier/matrix";
 import { matrixHtml } from "../../verifier/html";
 import { countColour, decodePng } from "../support/png";

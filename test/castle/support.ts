@@ -2,14 +2,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PassThrough } from "stream";
-import { main } from "../../verifier/cli";
+import { main } from "../../cli/main";
 import {
   loadStackConfig,
   recordCastle,
   renderedObjects,
   writeRender,
   withProjectDefaults,
-} from "../../lib/offline/render";
+} from "../../render/render";
 import { parseCastleConfig, RawConfig } from "../../config/castleConfig";
 import { devRawConfig } from "../harness";
 

@@ -7,7 +7,7 @@ import type { Policies, PolicyResource, ResourceValidationArgs } from "@pulumi/p
 import { buildStack, devRawConfig, Recording } from "../harness";
 import { policies } from "../../policypack/policies";
 import { INTRODUCED_IN_AUDIT_MODE } from "../../lib/cilium/policy";
-import { MOCK_KUBECONFIG } from "../../lib/offline/render";
+import { MOCK_KUBECONFIG } from "../../render/render";
 import { mandatory, runPack, Violation } from "../support/policyHarness";
 import { ENGINE_RUNS, EngineRun } from "../support/engineView";
 import { editInputs, policyNamed, removeResource } from "../support/mutate";

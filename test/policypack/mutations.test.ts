@@ -8,7 +8,7 @@ import { runPack, Violation } from "../support/policyHarness";
 import { ENGINE_RUNS } from "../support/engineView";
 import { addPolicy, editInputs, policyNamed, removeResource, withResources } from "../support/mutate";
 import { checkCastle } from "../../verifier/check";
-import { fromObjects } from "../../verifier/sources";
+import { fromObjects } from "../../cli/sources";
 import { stackObjects } from "../../policypack/rules/castleProperties";
 
 type Obj = Record<string, any>;

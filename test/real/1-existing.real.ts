@@ -27,12 +27,12 @@ import {
   withProjectDefaults,
   writeRender,
   PROJECT_DIR,
-} from "../../lib/offline/render";
+} from "../../render/render";
 import { buildComment } from "../../scripts/pr-preview/comment";
 import { parsePreview } from "../../scripts/pr-preview/preview";
 import { checkCastle } from "../../verifier/check";
 import { diffCastles } from "../../verifier/diff";
-import { fromRenderDir } from "../../verifier/sources";
+import { fromRenderDir } from "../../cli/sources";
 
 const STACK = "sim";
 

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { parseCastleConfig } from "../../config/castleConfig";
-import { withProjectDefaults } from "../../lib/offline/render";
+import { withProjectDefaults } from "../../render/render";
 import { stackImages } from "../../scripts/images";
 import { chartMirrorDir, toolsBin } from "../../scripts/real/workspace";
 import { devConfig } from "./support/castleStacks";

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_DIR } from "../../lib/offline/render";
+import { PROJECT_DIR } from "../../render/render";
 
 const lint = (...files: string[]): { status: number | null; out: string } => {
   const r = spawnSync("bash", [path.join(PROJECT_DIR, "scripts", "actionlint.sh"), ...files], {

@@ -7,12 +7,12 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { parseCastleConfig } from "../../config/castleConfig";
-import { PROJECT_DIR, recordCastle, renderedObjects, withProjectDefaults } from "../../lib/offline/render";
-import { compareFlows, compareStack, Comparison, runOracle } from "../../scripts/conformance/cilium";
+import { PROJECT_DIR, recordCastle, renderedObjects, withProjectDefaults } from "../../render/render";
+import { compareFlows, compareStack, Comparison, runOracle } from "../../scripts/conformance/compare";
 import { DATAPATH_EFFECTS } from "../../scripts/conformance/datapathEffects";
 import { randomRun } from "../../scripts/conformance/random";
 import type { CiliumPolicyObject } from "../../verifier/engine";
-import { fromObjects, fromStack } from "../../verifier/sources";
+import { fromObjects, fromStack } from "../../cli/sources";
 import { CASES } from "../verifier/cases";
 import { devRawConfig } from "../harness";
 

@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import { CiliumPolicyObject } from "../../verifier/engine";
 import { replay, ReplayGroup, ReplayReport } from "../../verifier/replay";
-import { CastleInputs, fromStack } from "../../verifier/sources";
+import { CastleInputs, fromStack } from "../../cli/sources";
 import { capture } from "./devFlows";
 
 const summary = (g: ReplayGroup): string =>

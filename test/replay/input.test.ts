@@ -7,7 +7,7 @@ import * as path from "path";
 import * as zlib from "zlib";
 import { PassThrough } from "stream";
 import { castle } from "../castle/support";
-import { main } from "../../verifier/cli";
+import { main } from "../../cli/main";
 import { capture } from "./devFlows";
 
 describe("replay: input that is not hubble observe -o json", () => {

@@ -3,12 +3,13 @@
 
 import { strict as assert } from "assert";
 import * as YAML from "yaml";
-import { checkCiliumPolicy } from "../../lib/cilium/checkCiliumRule";
+import { checkCiliumPolicy } from "../../verifier/engine/checkCiliumRule";
 import { CiliumPolicyObject, PolicyEngine } from "../../verifier/engine";
 import { formatReplay, replayLines, ReplayGroup, ReplayReport } from "../../verifier/replay";
-import { CastleInputs, fromStack } from "../../verifier/sources";
+import { CastleInputs, fromStack } from "../../cli/sources";
 import { crdSchemaErrors } from "../support/ciliumSchemas";
-import { EP, flowLine, JUMPHOST_IP, pod, scenarioLines, SSH_IPS, WORLD_IP } from "./devFlows";
+import { JUMPHOST_IP, scenarioLines, SSH_IPS, WORLD_IP } from "./devFlows";
+import { EP, flowLine, pod } from "../../scripts/hubbleFlows";
 
 const withPolicies = (inputs: CastleInputs, extra: CiliumPolicyObject[]): CastleInputs => ({
   ...inputs,

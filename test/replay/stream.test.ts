@@ -5,8 +5,9 @@ import { strict as assert } from "assert";
 import { once } from "events";
 import { PassThrough, Readable } from "stream";
 import { readLines, replay } from "../../verifier/replay";
-import { CastleInputs, fromStack } from "../../verifier/sources";
-import { EP, flowLine, SSH_IPS, WORLD_IP } from "./devFlows";
+import { CastleInputs, fromStack } from "../../cli/sources";
+import { SSH_IPS, WORLD_IP } from "./devFlows";
+import { EP, flowLine } from "../../scripts/hubbleFlows";
 
 /** Line i of the stream: ten kinds of lines in turn, 20,000 of each in 200,000. */
 function line(i: number): string {

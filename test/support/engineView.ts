@@ -32,8 +32,8 @@
 // controller writes later (a Deployment's status).
 
 import * as crypto from "crypto";
-import { MASK, RecordedResource, Recording, SECRET_SIG, SECRET_SIG_KEY } from "../../lib/offline/recorder";
-import { MOCK_KUBECONFIG } from "../../lib/offline/render";
+import { MASK, RecordedResource, Recording, SECRET_SIG, SECRET_SIG_KEY } from "../../render/recorder";
+import { MOCK_KUBECONFIG } from "../../render/render";
 
 // Internal to @pulumi/policy (its .d.ts is stripped): the sentinel its proxy recognises, as the engine sends it.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

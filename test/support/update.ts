@@ -4,7 +4,7 @@
 // resource that has old state). The recorder keeps each resource's ignoreChanges.
 
 import { parseCastleConfig, RawConfig } from "../../config/castleConfig";
-import { recordCastle, withProjectDefaults } from "../../lib/offline/render";
+import { recordCastle, withProjectDefaults } from "../../render/render";
 import type { RecordedResource, Recording } from "../harness";
 import { withResources } from "./mutate";
 

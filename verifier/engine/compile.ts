@@ -22,12 +22,12 @@ import {
   ICMPRule,
   IngressRule,
   LabelSelector,
-  LAYER_LABEL,
   PolicyRef,
   PortRule,
   Rule,
   UNLABELLED_LAYER,
 } from "./types";
+import { LAYER_LABEL } from "../../vocabulary/labels";
 
 export class PolicyInvalidError extends Error {}
 

@@ -1,3 +1,4 @@
+import { NAMESPACE_NAME_LABEL, POD_NAMESPACE_LABEL } from "../../vocabulary/labels";
 // Cilium's label model: every label has a source ("k8s", "reserved", "any" in selectors, ...), a key and a
 // value. Identities are label sets; selectors match label sets. See pkg/labels/labels.go (Label,
 // parseSource, GetExtendedKeyFrom) and pkg/labels/arraylist.go (LabelArray.Has/Get: "The key can be of
@@ -8,12 +9,9 @@ export const SOURCE_K8S = "k8s";
 export const SOURCE_RESERVED = "reserved";
 
 // Well-known label keys, pkg/k8s/apis/cilium.io/const.go.
-export const POD_NAMESPACE_LABEL = "io.kubernetes.pod.namespace";
 export const POD_NAMESPACE_META_LABELS_PREFIX = "io.cilium.k8s.namespace.labels.";
 export const POLICY_LABEL_SERVICEACCOUNT = "io.cilium.k8s.policy.serviceaccount";
 export const POLICY_LABEL_CLUSTER = "io.cilium.k8s.policy.cluster";
-/** Kubernetes >= 1.21 labels every namespace with its own name (NamespaceDefaultLabelName). */
-export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
 // Reserved identity names, pkg/labels/labels.go (IDNameHost, IDNameWorld, ...).
 export const RESERVED = {

@@ -4,7 +4,6 @@
 import {
   LabelSet,
   parseSelectorKey,
-  POD_NAMESPACE_LABEL,
   POLICY_LABEL_CLUSTER,
   RESERVED,
   SOURCE_ANY,
@@ -12,6 +11,7 @@ import {
   SOURCE_RESERVED,
 } from "./labels";
 import type { LabelSelector } from "./types";
+import { POD_NAMESPACE_LABEL } from "../../vocabulary/labels";
 
 export type Operator = "In" | "NotIn" | "Exists" | "DoesNotExist";
 

@@ -113,8 +113,6 @@ export interface CiliumPolicyObject {
   specs?: Rule[];
 }
 
-/** The label that sorts the castle's policies into layers (nodes, infra, user, ...). */
-export const LAYER_LABEL = "castle.cilium.io/layer";
 export const UNLABELLED_LAYER = "unlabelled";
 
 export type NodeRole = "control-plane" | "infra" | "worker";

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { ClusterPlacement, inCluster } from "../../../lib/pulumi/inCluster";
 import { createPolicies } from "../policyResources";
-import { InfraRole, infraNamespaceLabels, PREEXISTING_NAMESPACES } from "./roles";
+import { InfraRole, infraNamespaceLabels, PREEXISTING_NAMESPACES } from "../../../vocabulary/roles";
 import { buildInfraPolicies } from "./spec";
 
 export interface InfraLayerArgs {

@@ -9,8 +9,8 @@ import {
   podsIn,
   podsInNamespacesLabelled,
 } from "../../../lib/cilium/policy";
-import * as PORT from "../../../lib/cilium/ports";
-import { EGRESS_TO_ALL_NAMESPACES, InfraRole, infraNamespaces, PortSpec } from "./roles";
+import * as PORT from "../../../vocabulary/ports";
+import { EGRESS_TO_ALL_NAMESPACES, InfraRole, infraNamespaces, PortSpec } from "../../../vocabulary/roles";
 import { allowWithinNamespace } from "../user/spec";
 
 export function portList(ports: PortSpec[]): PortProtocol[] {

@@ -11,10 +11,11 @@
 //   nodes declare `nodePorts` (metrics-server: 10250, hubble-relay: 4244), and get exactly those.
 
 import { ccnp, CiliumPolicy, podsIn, tcp, udp } from "../../../lib/cilium/policy";
-import * as PORT from "../../../lib/cilium/ports";
-import { CONTROL_PLANE_ROLE_LABEL, INFRA_ROLE_LABEL, INGRESS_HOST_PORTS } from "../../cluster/kindConfig";
-import type { InfraRole } from "../infra/roles";
+import * as PORT from "../../../vocabulary/ports";
+import { INGRESS_HOST_PORTS } from "../../cluster/kindConfig";
+import type { InfraRole } from "../../../vocabulary/roles";
 import { portList } from "../infra/spec";
+import { CONTROL_PLANE_ROLE_LABEL, INFRA_ROLE_LABEL } from "../../../vocabulary/labels";
 
 export interface NodeLayerInput {
   jumphostCidrs: string[];

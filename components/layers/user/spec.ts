@@ -1,11 +1,11 @@
 // Pure: a user namespace entry in, its Namespace and its one policy out. The rule set is static: nothing
 // else in the castle changes when a namespace is added.
 
-import { CiliumPolicy, cnp, Layer } from "../../../lib/cilium/policy";
+import { CiliumPolicy, cnp } from "../../../lib/cilium/policy";
 import type { UserNamespaceConfig } from "../../../config/castleConfig";
+import { Layer } from "../../../vocabulary/labels";
 
 /** The namespace labels infra roles look for; values are always "true" or "false". */
-export const USER_NAMESPACE_LABELS = ["exposed", "metrics"] as const;
 
 /** The talk's default rule: everything inside a namespace may talk, nothing else. */
 export function allowWithinNamespace(layer: Layer, namespace: string): CiliumPolicy {

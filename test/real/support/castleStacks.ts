@@ -5,12 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildKindConfig } from "../../../components/cluster/kindConfig";
 import { parseCastleConfig, RawConfig } from "../../../config/castleConfig";
-import {
-  readStackFile,
-  recordCastle,
-  renderedObjects,
-  withProjectDefaults,
-} from "../../../lib/offline/render";
+import { readStackFile, recordCastle, renderedObjects, withProjectDefaults } from "../../../render/render";
 import { nodesFromKindConfig, SimCluster, startSimCluster } from "../../../scripts/real/simCluster";
 
 /** The dev stack's config (Pulumi.dev.yaml), keys without the project prefix. */

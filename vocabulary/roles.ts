@@ -1,4 +1,4 @@
-import * as PORT from "../../../lib/cilium/ports";
+import * as PORT from "./ports";
 
 // Infrastructure components are data: a role says where the component runs, how to select its pods and
 // what it may reach. The infra and node layers turn roles into policies, so adding a component is a config

@@ -9,9 +9,9 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../lib/projectRoot";
-import { CastleInputs, fromObjects } from "./objects";
+import { CastleInputs, fromObjects } from "../verifier/objects";
 
-export * from "./objects";
+export * from "../verifier/objects";
 
 /** What a render reads besides the stack file: a change to any of it makes a new key. */
 const RENDER_SOURCES = [
@@ -22,6 +22,8 @@ const RENDER_SOURCES = [
   "components",
   "config",
   "lib",
+  "render",
+  "vocabulary",
 ];
 
 function filesUnder(p: string): string[] {
@@ -66,7 +68,7 @@ export async function fromStack(stack: string): Promise<CastleInputs> {
   }
   // The Pulumi SDK is loaded here only: a cached render never needs it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const render = require("../lib/offline/render") as typeof import("../lib/offline/render");
+  const render = require("../render/render") as typeof import("../render/render");
   const rec = await render.recordCastle(render.loadStackConfig(stack), stack);
   const objects = render.renderedObjects(rec).map((o) => o.object);
   if (useCache) {

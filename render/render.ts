@@ -5,10 +5,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { parseCastleConfig, PROJECT, RawConfig, CastleConfig } from "../../config/castleConfig";
-import { buildCastle } from "../../castle";
+import { parseCastleConfig, PROJECT, RawConfig, CastleConfig } from "../config/castleConfig";
+import { buildCastle } from "../castle";
 import { RecordOptions, recordProgram, Recording, RecordedResource } from "./recorder";
-import { projectRoot } from "../projectRoot";
+import { projectRoot } from "../lib/projectRoot";
 
 export const PROJECT_DIR = projectRoot();
 

@@ -3,8 +3,8 @@
 // pkg/k8s/apis/cilium.io/v2 (a namespaced policy may not select nodes). A policy the agent rejects is
 // not enforced at all, so these are as serious as a schema error. Shared by tests and the policy pack.
 
-import { parseCidr, cidrContains } from "../net/cidr";
-import { CNP_KIND } from "./policy";
+import { parseCidr, cidrContains } from "../../lib/net/cidr";
+import { CNP_KIND } from "../../lib/cilium/policy";
 
 export interface RuleFinding {
   /** JSON path inside the object, e.g. `spec.ingress[1]`. */
@@ -16,8 +16,8 @@ export interface RuleFinding {
 export const MAX_PORTS_PER_RULE = 40;
 
 // pkg/policy/api/entity.go EntitySelectorMapping: one list, shared with the verifier's engine.
-export { ENTITIES as KNOWN_ENTITIES } from "../../verifier/engine/selectors";
-import { ENTITIES as KNOWN_ENTITIES } from "../../verifier/engine/selectors";
+export { ENTITIES as KNOWN_ENTITIES } from "./selectors";
+import { ENTITIES as KNOWN_ENTITIES } from "./selectors";
 
 // Field names of the Cilium 1.18 CRDs (pkg/policy/api). The API server prunes unknown fields of a
 // structural CRD without a word, so a typo such as `fromEntity` turns a narrow rule into an empty one,

@@ -3,11 +3,16 @@
 // the policy pack, `castle diff` on two renders and a reviewer all read the same thing. User namespaces
 // are not in it: they are read from the Namespace objects, so adding one changes no other object.
 
-import type { CastleConfig, UserNamespaceConfig } from "../config/castleConfig";
-import type { InfraRole } from "../components/layers/infra/roles";
-import { infraNamespaces } from "../components/layers/infra/roles";
-import { USER_NAMESPACE_LABELS } from "../components/layers/user/spec";
-import type { ConfigForTopology } from "./topology";
+import type { CastleConfig, UserNamespaceConfig } from "./castleConfig";
+import type { InfraRole } from "../vocabulary/roles";
+import { infraNamespaces } from "../vocabulary/roles";
+import { USER_NAMESPACE_LABELS } from "../vocabulary/labels";
+
+/** What the verifier models a cluster from: its nodes, infra roles, user namespaces and jumphosts. */
+export type ConfigForTopology = Pick<
+  CastleConfig,
+  "clusterName" | "clusterProvider" | "kindNodes" | "roles" | "userNamespaces" | "jumphostCidrs"
+>;
 
 export const MODEL_CONFIGMAP = { name: "castle-model", namespace: "kube-system", key: "model.json" } as const;
 

@@ -8,20 +8,20 @@ import * as fs from "fs";
 import { parseArgs, ParseArgsConfig } from "util";
 import { CastleConfigError } from "../config/castleConfig";
 import { projectRoot } from "../lib/projectRoot";
-import type { CastleInputs } from "./objects";
+import type { CastleInputs } from "../verifier/objects";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // Loaded on first use: `castle --help` pays for none of it, and only --stack loads the Pulumi SDK
 // (sources.ts renders the stack under mocks); a render directory needs objects.ts alone.
 const lazy = {
-  objects: (): typeof import("./objects") => require("./objects"),
+  objects: (): typeof import("../verifier/objects") => require("../verifier/objects"),
   sources: (): typeof import("./sources") => require("./sources"),
-  matrix: (): typeof import("./matrix") => require("./matrix"),
-  html: (): typeof import("./html") => require("./html"),
-  why: (): typeof import("./why") => require("./why"),
-  check: (): typeof import("./check") => require("./check"),
-  replay: (): typeof import("./replay") => require("./replay"),
-  diff: (): typeof import("./diff") => require("./diff"),
+  matrix: (): typeof import("../verifier/matrix") => require("../verifier/matrix"),
+  html: (): typeof import("../verifier/html") => require("../verifier/html"),
+  why: (): typeof import("../verifier/why") => require("../verifier/why"),
+  check: (): typeof import("../verifier/check") => require("../verifier/check"),
+  replay: (): typeof import("../verifier/replay") => require("../verifier/replay"),
+  diff: (): typeof import("../verifier/diff") => require("../verifier/diff"),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
