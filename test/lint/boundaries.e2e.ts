@@ -52,7 +52,10 @@ describe("module layers (npm run lint)", function () {
     try {
       const r = depcruise(dir, ".");
       assert.equal(r.status, 1, r.out);
-      assert.match(r.out, /error config-imports-upward: config\/castleConfig\.ts → components\/layers\/user\/spec\.ts/);
+      assert.match(
+        r.out,
+        /error config-imports-upward: config\/castleConfig\.ts → components\/layers\/user\/spec\.ts/,
+      );
       assert.match(r.out, /1 dependency violations/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -70,7 +73,10 @@ describe("module layers (npm run lint)", function () {
     try {
       const r = depcruise(dir, ".");
       assert.equal(r.status, 2, r.out); // depcruise exits with the number of errors
-      assert.match(r.out, /policypack-imports-upward: policypack\/rules\/hostFirewall\.ts → components\/cluster\/kindConfig\.ts/);
+      assert.match(
+        r.out,
+        /policypack-imports-upward: policypack\/rules\/hostFirewall\.ts → components\/cluster\/kindConfig\.ts/,
+      );
       assert.match(r.out, /scripts-imports-upward: scripts\/bench\.ts → test\/harness\.ts/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
