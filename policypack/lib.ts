@@ -18,7 +18,7 @@ export function violation(rule: string, why: string, fix: string): string {
   return `${rule}. Why: ${why}. Fix: ${fix}.`;
 }
 
-export const isCiliumPolicy = (type: string): boolean => CILIUM_POLICY_TYPES.includes(type);
+export const isCiliumPolicyType = (type: string): boolean => CILIUM_POLICY_TYPES.includes(type);
 export const isClusterwide = (type: string): boolean => type === CCNP_TYPE;
 
 /** The rules of a CNP/CCNP: `spec` and every entry of `specs`. */

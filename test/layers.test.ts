@@ -6,7 +6,7 @@ import { buildStack, devRawConfig, Recording, RecordedResource, ancestors } from
 import { CCNP_TYPE, CNP_TYPE } from "../lib/cilium/policy";
 import { crdSchemaErrors, modelErrors } from "./support/ciliumSchemas";
 import { checkCiliumPolicy } from "../verifier/engine/checkCiliumRule";
-import { buildNodePolicies } from "../components/layers/node/spec";
+import { buildNodePolicies } from "../components/layers/node/hostPolicies";
 import { DEFAULT_INFRA_ROLES } from "../vocabulary/roles";
 import { LAYER_LABEL } from "../vocabulary/labels";
 

@@ -12,7 +12,7 @@ import { K8S_POD_NAMESPACE_LABEL, LAYER_LABEL, Layer } from "../../vocabulary/la
 
 export type CiliumRule = IRule;
 export type EndpointSelector = IEndpointSelector;
-export type PortProtocol = IPortProtocol;
+export type CiliumPortProtocol = IPortProtocol;
 
 export const CILIUM_API_VERSION = "cilium.io/v2";
 export const CNP_KIND = "CiliumNetworkPolicy";
@@ -81,10 +81,10 @@ export function podsInNamespacesLabelled(label: string): EndpointSelector {
   return { matchLabels: { [`${NAMESPACE_LABELS_PREFIX}${label}`]: "true" } };
 }
 
-export function tcp(...ports: number[]): PortProtocol[] {
+export function tcp(...ports: number[]): CiliumPortProtocol[] {
   return ports.map((port) => ({ port: String(port), protocol: "TCP" as const }));
 }
 
-export function udp(...ports: number[]): PortProtocol[] {
+export function udp(...ports: number[]): CiliumPortProtocol[] {
   return ports.map((port) => ({ port: String(port), protocol: "UDP" as const }));
 }

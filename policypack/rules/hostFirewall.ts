@@ -270,7 +270,7 @@ export const nodeLifelines = stackPolicyOverInputs({
           violation(
             `The host policies no longer admit ${l.what}${denied ? " (an ingressDeny rule blocks it)" : ""}`,
             "a missing lifeline is a lock-out waiting for enforcement: the control plane, etcd, kubelets or the pod network stop working once audit mode is off",
-            `add it back to host-${l.controlPlaneOnly ? "cp" : "all"} (see components/layers/node/spec.ts)`,
+            `add it back to host-${l.controlPlaneOnly ? "cp" : "all"} (see components/layers/node/hostPolicies.ts)`,
           ),
         );
       }

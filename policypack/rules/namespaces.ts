@@ -4,7 +4,7 @@
 import { PolicyResource } from "@pulumi/policy";
 import { CCNP_TYPE, CNP_TYPE } from "../../lib/cilium/policy";
 import {
-  isCiliumPolicy,
+  isCiliumPolicyType,
   isClusterwide,
   layerOf,
   NAMESPACE_PATCH_TYPE,
@@ -39,12 +39,12 @@ export const namespacesReachable = stackPolicyOverInputs({
     "Every namespace of the stack and every infra namespace has allow-within-namespace, and global-infra-dns exists.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
-    const policies = args.resources.filter((r) => isCiliumPolicy(r.type));
+    const policies = args.resources.filter((r) => isCiliumPolicyType(r.type));
     const namespaces = new Set<string>();
     for (const r of args.resources) {
       if (r.type === NAMESPACE_TYPE || r.type === NAMESPACE_PATCH_TYPE)
         namespaces.add(r.props.metadata?.name);
-      if (isCiliumPolicy(r.type) && layerOf(r.props) === "infra" && r.props.metadata?.namespace)
+      if (isCiliumPolicyType(r.type) && layerOf(r.props) === "infra" && r.props.metadata?.namespace)
         namespaces.add(r.props.metadata.namespace);
     }
     const covered = new Set(
@@ -147,7 +147,7 @@ export const userNamespaceWalls = stackPolicyOverInputs({
       }
     }
 
-    for (const r of args.resources.filter((x) => isCiliumPolicy(x.type))) {
+    for (const r of args.resources.filter((x) => isCiliumPolicyType(x.type))) {
       const id = policyId(r.props);
       if (isClusterwide(r.type)) {
         if (ownedBy(r, USER_NAMESPACE_COMPONENT)) {

@@ -1,7 +1,7 @@
 // Cilium policies must wait for the CRD gate, or the first `pulumi up` fails with "no matches for kind".
 
 import { PolicyResource } from "@pulumi/policy";
-import { CILIUM_COMPONENT, isCiliumPolicy, policyId, violation } from "../lib";
+import { CILIUM_COMPONENT, isCiliumPolicyType, policyId, violation } from "../lib";
 import { stackPolicyOverInputs } from "../stackView";
 
 const isCrdGate = (r: PolicyResource): boolean =>
@@ -14,7 +14,7 @@ export const policiesAfterCrdGate = stackPolicyOverInputs({
   // Decided on the engine's links (parent, dependencies), which it always shows; props only name the policy.
   validateStack: (args, report) => {
     const gates = new Set(args.resources.filter(isCrdGate).map((r) => r.urn));
-    for (const r of args.resources.filter((x) => isCiliumPolicy(x.type))) {
+    for (const r of args.resources.filter((x) => isCiliumPolicyType(x.type))) {
       let waits = false;
       for (let cur: PolicyResource | undefined = r; cur && !waits; cur = cur.parent) {
         waits = cur.dependencies.some((d) => gates.has(d.urn));

@@ -3,7 +3,7 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { checkCiliumPolicy } from "../../verifier/engine/checkCiliumRule";
 import { CNP_KIND } from "../../lib/cilium/policy";
-import { isCiliumPolicy, Obj, policyId, rulesOf, violation } from "../lib";
+import { isCiliumPolicyType, Obj, policyId, rulesOf, violation } from "../lib";
 
 /** The CRD schema as Cilium ships it, through @kubernetes-models/cilium (ESM-only: loaded with import()). */
 export async function crdModelErrors(props: Obj): Promise<string[]> {
@@ -29,7 +29,7 @@ export const policySchema: ResourceValidationPolicy = {
     "Every CiliumNetworkPolicy/CiliumClusterwideNetworkPolicy passes the CRD schema and the agent's checks.",
   enforcementLevel: "mandatory",
   validateResource: async (args, report) => {
-    if (!isCiliumPolicy(args.type)) return;
+    if (!isCiliumPolicyType(args.type)) return;
     const id = policyId(args.props);
     for (const e of await crdModelErrors(args.props)) {
       report(
@@ -57,7 +57,7 @@ export const policyDescription: ResourceValidationPolicy = {
   description: "Advisory: every Cilium policy has a spec.description.",
   enforcementLevel: "advisory",
   validateResource: (args, report) => {
-    if (!isCiliumPolicy(args.type)) return;
+    if (!isCiliumPolicyType(args.type)) return;
     if (rulesOf(args.props).some((r) => typeof r.description !== "string" || r.description.trim() === "")) {
       report(
         violation(

@@ -45,8 +45,8 @@ describe("module layers (npm run lint)", function () {
   it("fails on an import from a lower layer into a higher one, naming both files", () => {
     const dir = layout({
       "vocabulary/labels.ts": [],
-      "config/castleConfig.ts": ["vocabulary/labels.ts", "components/layers/user/spec.ts"],
-      "components/layers/user/spec.ts": ["vocabulary/labels.ts"],
+      "config/castleConfig.ts": ["vocabulary/labels.ts", "components/layers/user/namespacePolicies.ts"],
+      "components/layers/user/namespacePolicies.ts": ["vocabulary/labels.ts"],
       "verifier/engine/engine.ts": ["vocabulary/labels.ts"],
     });
     try {

@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { ClusterPlacement, inCluster } from "../../../lib/pulumi/inCluster";
 import { createPolicies } from "../policyResources";
 import { InfraRole, infraNamespaceLabels, PREEXISTING_NAMESPACES } from "../../../vocabulary/roles";
-import { buildInfraPolicies } from "./spec";
+import { buildInfraPolicies } from "./infraPolicies";
 
 export interface InfraLayerArgs {
   placement: ClusterPlacement;

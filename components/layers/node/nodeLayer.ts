@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { ClusterPlacement } from "../../../lib/pulumi/inCluster";
 import { createPolicies } from "../policyResources";
 import { INTRODUCED_IN_AUDIT_MODE } from "../../../lib/cilium/policy";
-import { buildNodePolicies, NodeLayerInput } from "./spec";
+import { buildNodePolicies, NodeLayerInput } from "./hostPolicies";
 
 export interface NodeLayerArgs extends NodeLayerInput {
   placement: ClusterPlacement;

@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { UserNamespaceConfig } from "../../../config/castleConfig";
 import { ClusterPlacement, inCluster } from "../../../lib/pulumi/inCluster";
 import { createPolicies } from "../policyResources";
-import { userNamespaceObject, userNamespacePolicies } from "./spec";
+import { userNamespaceObject, userNamespacePolicies } from "./namespacePolicies";
 
 export interface UserNamespaceArgs {
   placement: ClusterPlacement;

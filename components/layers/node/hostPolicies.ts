@@ -14,7 +14,7 @@ import { ccnp, CiliumPolicy, podsIn, tcp, udp } from "../../../lib/cilium/policy
 import * as PORT from "../../../vocabulary/ports";
 import { INGRESS_HOST_PORTS } from "../../cluster/kindConfig";
 import type { InfraRole } from "../../../vocabulary/roles";
-import { portList } from "../infra/spec";
+import { portList } from "../infra/infraPolicies";
 import { CONTROL_PLANE_ROLE_LABEL, INFRA_ROLE_LABEL } from "../../../vocabulary/labels";
 
 export interface NodeLayerInput {

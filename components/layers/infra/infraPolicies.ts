@@ -5,15 +5,15 @@ import {
   CiliumPolicy,
   cnp,
   k8sLabels,
-  PortProtocol,
+  CiliumPortProtocol,
   podsIn,
   podsInNamespacesLabelled,
 } from "../../../lib/cilium/policy";
 import * as PORT from "../../../vocabulary/ports";
 import { EGRESS_TO_ALL_NAMESPACES, InfraRole, infraNamespaces, PortSpec } from "../../../vocabulary/roles";
-import { allowWithinNamespace } from "../user/spec";
+import { allowWithinNamespace } from "../user/namespacePolicies";
 
-export function portList(ports: PortSpec[]): PortProtocol[] {
+export function portList(ports: PortSpec[]): CiliumPortProtocol[] {
   return ports.map((p) => ({ port: String(p.port), protocol: p.protocol }));
 }
 
