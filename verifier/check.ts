@@ -5,6 +5,7 @@ import * as PORT from "../vocabulary/ports";
 import { PolicyEngine } from "./engine";
 import type { CastleInputs } from "./objects";
 import { FlowProtocol } from "./engine";
+import { LIFELINES, lifelineFlows } from "./lifelines";
 import { userClassKey } from "./probes";
 import { WORKLOAD_PORT } from "./topology";
 
@@ -163,26 +164,17 @@ export function checkCastle(inputs: CastleInputs): PropertyResult[] {
       ]),
     ),
   );
-  const cps = inputs.topology.nodes.filter((n) => n.role === "control-plane").map((n) => n.name);
-  const pairs = nodes.flatMap((a) => nodes.filter((b) => b !== a).map((b) => [a, b] as const));
   results.push(
-    run("the lifelines of the node layer hold", [
-      ...cps.map((cp) => tcp("world", cp, PORT.KUBE_APISERVER, true)),
-      ...cps.flatMap((cp) => nodes.filter((n) => n !== cp).map((n) => tcp(cp, n, PORT.KUBELET, true))),
-      ...cps.flatMap((a) =>
-        cps
-          .filter((b) => b !== a)
-          .flatMap((b) => [tcp(a, b, PORT.ETCD_CLIENT, true), tcp(a, b, PORT.ETCD_PEER, true)]),
-      ),
-      ...pairs.map(([a, b]) => tcp(a, b, PORT.CILIUM_HEALTH, true)),
-      ...pairs.map(([a, b]) => ({
-        from: a,
-        to: b,
-        protocol: "UDP" as const,
-        port: PORT.VXLAN,
+    run(
+      "the lifelines of the node layer hold",
+      LIFELINES.flatMap((l) => lifelineFlows(l, inputs.topology)).map((f) => ({
+        from: f.from,
+        to: f.to,
+        protocol: f.protocol,
+        port: f.port ?? 0,
         allowed: true,
       })),
-    ]),
+    ),
   );
   return results;
 }

@@ -1,10 +1,31 @@
 // Cluster-wide policies that select every endpoint must not open the cluster to the outside.
 
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { parseCidr } from "../../lib/net/cidr";
-import { admitsEveryPeer, isClusterwide, Obj, policyId, rulesOf, selectsAll, violation } from "../lib";
+import type { FlowProtocol } from "../../verifier/engine";
+import { selectsEveryEndpoint } from "../../verifier/engine/ruleKind";
+import { probePointsOf } from "../../verifier/probePoints";
+import { isClusterwide, Obj, policyId, rulesOf, violation } from "../lib";
+import { admitsAny, INTERNET_PROBE_IP, peerEntries, Probe } from "../rulePeers";
 
-const OUTSIDE = ["world", "world-ipv4", "world-ipv6", "all"];
+/**
+ * The ports to ask about: every port and range edge the rule names (probePoints.ts), or, for a rule
+ * that names none (every port), one TCP port, one UDP port and an ICMP echo.
+ */
+function probesFor(r: Obj): Probe[] {
+  const named = probePointsOf([
+    {
+      apiVersion: "cilium.io/v2",
+      kind: "CiliumClusterwideNetworkPolicy",
+      metadata: { name: "p" },
+      spec: { ingress: [r] },
+    },
+  ]).ports;
+  const ports: { protocol: FlowProtocol; port?: number }[] =
+    named.length > 0
+      ? named
+      : [{ protocol: "TCP", port: 80 }, { protocol: "UDP", port: 53 }, { protocol: "ICMP" }];
+  return ports.map((p) => ({ peer: { ip: INTERNET_PROBE_IP }, ...p }));
+}
 
 export const clusterwideNoWorldIngress: ResourceValidationPolicy = {
   name: "clusterwide-no-world-ingress",
@@ -13,31 +34,21 @@ export const clusterwideNoWorldIngress: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (!isClusterwide(args.type)) return;
     for (const rule of rulesOf(args.props)) {
-      if (!selectsAll(rule.endpointSelector)) continue;
+      if (!selectsEveryEndpoint(rule.endpointSelector)) continue;
       (rule.ingress ?? []).forEach((r: Obj, i: number) => {
-        const open = admitsEveryPeer(r)
-          ? "every peer"
-          : [
-              ...(r.fromEntities ?? []).filter((e: string) => OUTSIDE.includes(e)),
-              ...(r.fromCIDR ?? []).filter(
-                (c: string) => parseCidr(c).ok && (parseCidr(c) as { prefix: number }).prefix === 0,
-              ),
-              ...(r.fromCIDRSet ?? [])
-                .map((s: Obj) => s.cidr)
-                .filter(
-                  (c: string) =>
-                    parseCidr(String(c)).ok && (parseCidr(String(c)) as { prefix: number }).prefix === 0,
-                ),
-            ].join(", ");
-        if (open) {
-          report(
-            violation(
-              `${policyId(args.props)} selects every endpoint (endpointSelector: {}) and its ingress[${i}] admits ${open}`,
-              "that opens every pod of every namespace to the internet in one rule, across all walls",
-              "select only the endpoints that serve the outside (e.g. the ingress controller) or admit cluster peers only",
-            ),
-          );
-        }
+        const probes = probesFor(r);
+        // The engine decides whether the rule admits the internet; its peers, one at a time, say which.
+        if (!admitsAny("pod", r, probes)) return;
+        const open = peerEntries(r)
+          .filter((e) => admitsAny("pod", e.rule, probes))
+          .map((e) => (e.cidr === undefined ? e.text.replace(/^entity /, "") : e.text));
+        report(
+          violation(
+            `${policyId(args.props)} selects every endpoint (endpointSelector: {}) and its ingress[${i}] admits ${open.length > 0 ? open.join(", ") : "every peer"}`,
+            "that opens every pod of every namespace to the internet in one rule, across all walls",
+            "select only the endpoints that serve the outside (e.g. the ingress controller) or admit cluster peers only",
+          ),
+        );
       });
     }
   },

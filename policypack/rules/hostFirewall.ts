@@ -4,23 +4,19 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { CCNP_TYPE, INTRODUCED_IN_AUDIT_MODE } from "../../lib/cilium/policy";
 import * as PORT from "../../vocabulary/ports";
-import { Cidr, cidrContains, parseCidr } from "../../lib/net/cidr";
-import {
-  admitsEntity,
-  admitsEveryPeer,
-  admitsPort,
-  isClusterwide,
-  isHostRule,
-  Obj,
-  policyId,
-  RELEASE_TYPE,
-  rulesOf,
-  selectsAll,
-  violation,
-} from "../lib";
+import { Cidr, cidrContainsIp, parseCidr, parseIp } from "../../lib/net/cidr";
+import { isClusterwide, Obj, policyId, RELEASE_TYPE, rulesOf, violation } from "../lib";
+import { addressesOf, admitsAny, INTERNET_PROBE_IP, peerEntries, Probe } from "../rulePeers";
+import { stackObjects } from "./castleProperties";
+import { CiliumPolicyObject, PolicyEngine, Topology } from "../../verifier/engine";
+import { isHostRule } from "../../verifier/engine/ruleKind";
+import { LIFELINES, lifelineFlows } from "../../verifier/lifelines";
+import { fromObjects } from "../../verifier/objects";
+import { castleTopology } from "../../verifier/topology";
+import { MODEL_CONFIGMAP } from "../../config/model";
+import { DEFAULTS } from "../../config/castleConfig";
 import { stackPolicyOverInputs, unseen } from "../stackView";
 import { isCiliumRelease as isCiliumHelmRelease } from "../../lib/helm/charts";
-import { CONTROL_PLANE_ROLE_LABEL } from "../../vocabulary/labels";
 
 // By release name: with a chart mirror the chart is a path or an oci:// reference (lib/helm/charts.ts).
 const isCiliumRelease = (type: string, props: Obj): boolean =>
@@ -53,7 +49,7 @@ interface HostPolicy {
 function hostPolicies(resources: { type: string; props: Obj; urn: string }[]): HostPolicy[] {
   return resources
     .filter((r) => isClusterwide(r.type))
-    .map((r) => ({ urn: r.urn, props: r.props, rules: rulesOf(r.props).filter(isHostRule) }))
+    .map((r) => ({ urn: r.urn, props: r.props, rules: rulesOf(r.props).filter((x) => isHostRule(x)) }))
     .filter((h) => h.rules.length > 0);
 }
 
@@ -110,7 +106,6 @@ export const auditBeforeEnforcement = stackPolicyOverInputs({
 
 /** RFC 1918 ranges: by default SSH may come only from private networks. */
 export const DEFAULT_ALLOWED_JUMPHOST_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
-const WORLD_ENTITIES = ["world", "world-ipv4", "world-ipv6", "all"];
 
 export const noOpenSsh: ResourceValidationPolicy = {
   name: "no-open-ssh",
@@ -136,112 +131,57 @@ export const noOpenSsh: ResourceValidationPolicy = {
       .map(parseCidr)
       .filter((c): c is Cidr => c.ok);
     const fix = `allow 22/TCP only fromCIDR your jumphosts (config jumphostCidrs), within ${allowed.map((c) => c.canonical).join(", ")}`;
+    const why = "SSH to a node is root on the cluster; it must come from a jumphost, never from the internet";
+    const outsideAllowed = (ip: string): boolean => {
+      const a = parseIp(ip);
+      return a !== undefined && !allowed.some((c) => cidrContainsIp(c, a));
+    };
+    const ssh = (ips: string[]): Probe[] =>
+      ips.filter(outsideAllowed).map((ip) => ({ peer: { ip }, protocol: "TCP" as const, port: PORT.SSH }));
     rulesOf(args.props)
-      .filter(isHostRule)
+      .filter((rule) => isHostRule(rule))
       .forEach((rule) =>
         (rule.ingress ?? []).forEach((r: Obj, i: number) => {
-          if (!admitsPort(r, PORT.SSH, "TCP")) return;
           const where = `${policyId(args.props)} ingress[${i}]`;
-          const why =
-            "SSH to a node is root on the cluster; it must come from a jumphost, never from the internet";
-          if (admitsEveryPeer(r))
-            return report(violation(`${where} allows SSH (22/TCP) from everywhere`, why, fix));
-          const world = (r.fromEntities ?? []).filter((e: string) => WORLD_ENTITIES.includes(e));
-          if (world.length > 0)
-            report(violation(`${where} allows SSH (22/TCP) from entity ${world.join(", ")}`, why, fix));
-          const cidrs: string[] = [
-            ...(r.fromCIDR ?? []),
-            ...(r.fromCIDRSet ?? []).map((s: Obj) => s.cidr),
-          ].filter((c) => c !== undefined);
-          for (const text of cidrs) {
-            const c = parseCidr(
-              String(text).includes("/") ? String(text) : `${text}/${String(text).includes(":") ? 128 : 32}`,
+          // The engine says whether each peer entry, alone with the rule's ports, admits SSH from the
+          // internet or from an address its CIDR names outside the jumphost CIDRs.
+          let named = false;
+          for (const e of peerEntries(r)) {
+            const probes = ssh(e.cidr === undefined ? [INTERNET_PROBE_IP] : addressesOf(e.cidr));
+            if (probes.length === 0 || !admitsAny("host", e.rule, probes)) continue;
+            named = true;
+            report(
+              violation(
+                e.cidr === undefined
+                  ? `${where} allows SSH (22/TCP) from ${e.text}`
+                  : `${where} allows SSH (22/TCP) from ${e.text}, outside the allowed jumphost CIDRs`,
+                why,
+                fix,
+              ),
             );
-            if (!c.ok || c.prefix === 0 || !allowed.some((a) => cidrContains(a, c))) {
-              report(
-                violation(
-                  `${where} allows SSH (22/TCP) from ${text}, outside the allowed jumphost CIDRs`,
-                  why,
-                  fix,
-                ),
-              );
-            }
           }
+          // A rule that names no such peer and still admits the internet: no peer field at all, or a
+          // selector that the engine matches against the world identity.
+          if (!named && admitsAny("host", r, ssh([INTERNET_PROBE_IP])))
+            report(violation(`${where} allows SSH (22/TCP) from everywhere`, why, fix));
         }),
       );
   },
 };
 
-interface Lifeline {
-  what: string;
-  port: number;
-  protocol: "TCP" | "UDP";
-  from: string;
-  controlPlaneOnly: boolean;
-}
-
-const LIFELINES: Lifeline[] = [
-  {
-    what: "the Kubernetes API (6443/TCP) on control-plane nodes",
-    port: PORT.KUBE_APISERVER,
-    protocol: "TCP",
-    from: "world",
-    controlPlaneOnly: true,
-  },
-  {
-    what: "etcd client (2379/TCP) from kube-apiserver",
-    port: PORT.ETCD_CLIENT,
-    protocol: "TCP",
-    from: "kube-apiserver",
-    controlPlaneOnly: true,
-  },
-  {
-    what: "etcd peers (2380/TCP) from kube-apiserver",
-    port: PORT.ETCD_PEER,
-    protocol: "TCP",
-    from: "kube-apiserver",
-    controlPlaneOnly: true,
-  },
-  {
-    what: "the kubelet (10250/TCP) from kube-apiserver",
-    port: PORT.KUBELET,
-    protocol: "TCP",
-    from: "kube-apiserver",
-    controlPlaneOnly: false,
-  },
-  {
-    what: "Cilium health (4240/TCP) from remote-node",
-    port: PORT.CILIUM_HEALTH,
-    protocol: "TCP",
-    from: "remote-node",
-    controlPlaneOnly: false,
-  },
-  {
-    what: "the VXLAN tunnel (8472/UDP) from host",
-    port: PORT.VXLAN,
-    protocol: "UDP",
-    from: "host",
-    controlPlaneOnly: false,
-  },
-  {
-    what: "the VXLAN tunnel (8472/UDP) from remote-node",
-    port: PORT.VXLAN,
-    protocol: "UDP",
-    from: "remote-node",
-    controlPlaneOnly: false,
-  },
-];
-
-/** Whether a host rule's nodeSelector covers every node, or (for control-plane lifelines) the control planes. */
-function covers(rule: Obj, controlPlaneOnly: boolean): boolean {
-  if (selectsAll(rule.nodeSelector)) return true;
-  if (!controlPlaneOnly) return false;
-  const ml = rule.nodeSelector?.matchLabels ?? {};
-  return (
-    Object.keys(ml).length === 1 &&
-    ml[CONTROL_PLANE_ROLE_LABEL] === "" &&
-    (rule.nodeSelector?.matchExpressions ?? []).length === 0
-  );
+/** The topology the lifelines are checked on: the stack's own (its castle model), or a default kind cluster. */
+function lifelineTopology(resources: { type: string; props: Obj }[]): Topology {
+  const objects = stackObjects(resources);
+  if (objects.some((o) => o.kind === "ConfigMap" && o.metadata?.name === MODEL_CONFIGMAP.name))
+    return fromObjects(objects, "this stack").topology;
+  return castleTopology({
+    clusterName: DEFAULTS.clusterName,
+    clusterProvider: "kind",
+    kindNodes: DEFAULTS.kindNodes,
+    roles: [],
+    userNamespaces: [],
+    jumphostCidrs: [],
+  });
 }
 
 export const nodeLifelines = stackPolicyOverInputs({
@@ -252,28 +192,26 @@ export const nodeLifelines = stackPolicyOverInputs({
     const hosts = hostPolicies(args.resources);
     // A lifeline may be in a cluster-wide policy out of sight: no verdict then (stack-content-visible).
     if (hosts.length === 0 || unseen(args.resources, [CCNP_TYPE]).length > 0) return;
-    const rules = hosts.flatMap((h) => h.rules);
+    const topology = lifelineTopology(args.resources);
+    const policies = args.resources
+      .filter((r) => isClusterwide(r.type))
+      .map((r) => r.props as CiliumPolicyObject);
+    const engine = new PolicyEngine(policies, topology, { auditMode: false, hostFirewall: true });
     for (const l of LIFELINES) {
-      const allowed = rules.some(
-        (rule) =>
-          covers(rule, l.controlPlaneOnly) &&
-          (rule.ingress ?? []).some((r: Obj) => admitsPort(r, l.port, l.protocol) && admitsEntity(r, l.from)),
-      );
-      // A deny on any node class that overlaps wins over every allow.
-      const denied = rules.some((rule) =>
-        (rule.ingressDeny ?? []).some(
-          (r: Obj) => admitsPort(r, l.port, l.protocol) && admitsEntity(r, l.from),
+      const cut = lifelineFlows(l, topology)
+        .map((f) => ({ f, v: engine.evaluate(f) }))
+        .filter(({ v }) => v.verdict !== "allowed");
+      if (cut.length === 0) continue;
+      // A deny wins over every allow: say so, since adding an allow would not help.
+      const denied = cut.some(({ v }) => v.ingress.deniedBy.length > 0 || v.egress.deniedBy.length > 0);
+      const first = cut[0].f;
+      report(
+        violation(
+          `The host policies no longer admit ${l.what}${denied ? " (an ingressDeny rule blocks it)" : ""}: ${first.from} → ${first.to} ${first.port}/${first.protocol.toLowerCase()} is dropped${cut.length > 1 ? ` (and ${cut.length - 1} more)` : ""}`,
+          "a missing lifeline is a lock-out waiting for enforcement: the control plane, etcd, kubelets or the pod network stop working once audit mode is off",
+          `add it back to host-${l.to === "control-plane" ? "cp" : "all"} (see components/layers/node/hostPolicies.ts)`,
         ),
       );
-      if (!allowed || denied) {
-        report(
-          violation(
-            `The host policies no longer admit ${l.what}${denied ? " (an ingressDeny rule blocks it)" : ""}`,
-            "a missing lifeline is a lock-out waiting for enforcement: the control plane, etcd, kubelets or the pod network stop working once audit mode is off",
-            `add it back to host-${l.controlPlaneOnly ? "cp" : "all"} (see components/layers/node/hostPolicies.ts)`,
-          ),
-        );
-      }
     }
   },
 });

@@ -16,7 +16,7 @@ type Obj = Record<string, any>;
 interface Row {
   invariant: number;
   mutation: string;
-  /** A change of stack config (built through the real program), or an edit of the recorded dev stack. */
+  /** A change of stack config (built through the real program), an edit of the recorded dev stack, or both. */
   config?: Obj;
   edit?: (dev: Recording) => Recording;
   policy: string;
@@ -182,7 +182,23 @@ const TABLE: Row[] = [
     edit: (dev) => editInputs(dev, policyNamed("host-cp"), "host-cp", (i) => i.spec.ingress.splice(0, 1)),
     policy: "node-lifelines",
     message:
-      /^The host policies no longer admit the Kubernetes API \(6443\/TCP\) on control-plane nodes\. Why: a missing lifeline is a lock-out waiting for enforcement.*Fix: add it back to host-cp/,
+      /^The host policies no longer admit the Kubernetes API \(6443\/TCP\) on control-plane nodes: world → castle-control-plane 6443\/tcp is dropped\. Why: a missing lifeline is a lock-out waiting for enforcement.*Fix: add it back to host-cp/,
+    breaks: LIFELINES,
+  },
+  {
+    invariant: 5,
+    mutation:
+      "the 6443 rule's peers written as fromEndpoints: [] (selects no endpoint: nobody outside gets in)",
+    edit: (dev) =>
+      editInputs(
+        dev,
+        policyNamed("host-cp"),
+        "host-cp",
+        (i) => (i.spec.ingress[0] = { fromEndpoints: [], toPorts: i.spec.ingress[0].toPorts }),
+      ),
+    policy: "node-lifelines",
+    message:
+      /no longer admit the Kubernetes API \(6443\/TCP\) on control-plane nodes: world → castle-control-plane/,
     breaks: LIFELINES,
   },
   {
@@ -219,17 +235,16 @@ const TABLE: Row[] = [
   },
   {
     invariant: 5,
-    mutation: "etcd restricted to remote-node",
-    edit: (dev) =>
-      editInputs(
-        dev,
-        policyNamed("host-cp"),
-        "host-cp",
-        (i) => (i.spec.ingress[1].fromEntities = ["remote-node"]),
-      ),
+    mutation: "etcd restricted to the node itself, with three control planes",
+    // With one control plane the API server reaches etcd on its own node, which no policy judges; with
+    // three, each API server calls the other control planes' etcd as remote-node + kube-apiserver.
+    config: { kindNodes: { controlPlane: 3, infra: 1, workers: 2 } },
+    edit: (rec) =>
+      editInputs(rec, policyNamed("host-cp"), "host-cp", (i) => (i.spec.ingress[1].fromEntities = ["host"])),
     policy: "node-lifelines",
-    message: /no longer admit etcd client \(2379\/TCP\) from kube-apiserver/,
-    breaks: null,
+    message:
+      /no longer admit etcd client \(2379\/TCP\) from kube-apiserver: castle-control-plane → castle-control-plane2 2379\/tcp is dropped/,
+    breaks: LIFELINES,
   },
   {
     invariant: 6,
@@ -460,7 +475,9 @@ describe("policy pack: the mutation table", () => {
       built.set(
         row,
         row.config
-          ? buildStack({ ...devRawConfig(), ...row.config }, "dev")
+          ? buildStack({ ...devRawConfig(), ...row.config }, "dev").then((rec) =>
+              row.edit ? row.edit(rec) : rec,
+            )
           : Promise.resolve(row.edit!(dev)),
       );
     return built.get(row)!;

@@ -10,7 +10,6 @@ import { noOpenSsh, DEFAULT_ALLOWED_JUMPHOST_CIDRS } from "../../policypack/rule
 import { mandatory, resolvePolicyConfig, runPack } from "../support/policyHarness";
 import { ENGINE_RUNS } from "../support/engineView";
 import { editInputs, policyNamed } from "../support/mutate";
-import { admitsEveryPeer, admitsPort } from "../../policypack/lib";
 
 const PACK_DIR = path.resolve(__dirname, "..", "..", "policypack");
 
@@ -183,24 +182,6 @@ describe("policy pack: layout", () => {
     child.kill("SIGTERM");
     assert.equal(await exit, "SIGTERM");
     assert.equal(stderr, "");
-  });
-});
-
-describe("policy pack: Cilium's rule semantics in the pack's reading", () => {
-  it("an empty ingress rule admits nothing, a rule with only ports admits everyone", () => {
-    assert.equal(admitsEveryPeer({}), false);
-    assert.equal(admitsPort({}, 22, "TCP"), false);
-    assert.equal(admitsEveryPeer({ toPorts: [{ ports: [{ port: "22", protocol: "TCP" }] }] }), true);
-    assert.equal(admitsPort({ fromEntities: ["world"] }, 22, "TCP"), true);
-    assert.equal(admitsPort({ icmps: [{ fields: [{ type: 8 }] }] }, 22, "TCP"), false);
-    assert.equal(
-      admitsPort(
-        { fromEntities: ["world"], toPorts: [{ ports: [{ port: "20", endPort: 30, protocol: "TCP" }] }] },
-        22,
-        "TCP",
-      ),
-      true,
-    );
   });
 });
 
