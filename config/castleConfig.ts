@@ -3,6 +3,9 @@
 //
 // Raw values arrive in two shapes: from the Pulumi CLI every value is a string (structured values as
 // JSON), from a stack YAML file (offline render, tests) they are already typed. `coerce*` accepts both.
+//
+// The keys, their defaults, types, bounds and enums come from config/schema.ts; the checks here add what a
+// schema cannot say (CIDRs, RFC 1123 names, a chart mirror's archives) and a fix command per problem.
 
 import { parseCidr } from "../lib/net/cidr";
 import {
@@ -15,7 +18,22 @@ import {
 } from "../lib/helm/charts";
 import type { InfraRole } from "../vocabulary/roles";
 import { infraNamespaces } from "../vocabulary/roles";
-import { parseInfraRoles } from "./infraRoles";
+import { parseInfraRoles } from "./parseInfraRoles";
+import {
+  ClusterProvider,
+  CONFIG_KEYS,
+  DEFAULTS,
+  DemoChartValuesSchema,
+  isSecretKey,
+  KindNodesSchema,
+  knownKeys,
+  literalValues,
+  MIN_CILIUM_MINOR,
+  shapeOf,
+  StackConfigSchema,
+  UserNamespaceEntry,
+  UserNamespaceSchema,
+} from "./schema";
 import {
   checkKnownKeys,
   coerceBoolean,
@@ -24,24 +42,24 @@ import {
   isPlainObject,
   Problems,
   RFC1123_LABEL,
+  rmCommand,
   SECRET_MASK,
+  setCommand,
+  shellWord,
   suggestLabel,
   typeName,
 } from "./validate";
 
 export { PROJECT } from "./validate";
+export { CONFIG_KEYS, DEFAULT_KIND_NODE_IMAGE, DEFAULTS, KIND_VERSION } from "./schema";
+export type { ClusterProvider, ConfigKey } from "./schema";
 
 import type { KindNodes } from "../vocabulary/nodes";
 
 export type { KindNodes };
 
-export type ClusterProvider = "kind" | "existing";
-
-export interface UserNamespaceConfig {
-  name: string;
-  exposed: boolean;
-  metrics: boolean;
-}
+/** A user namespace after parsing: the flags a stack file may leave out are filled in. */
+export type UserNamespaceConfig = Required<UserNamespaceEntry>;
 
 /** A secret config value. `value` is undefined when the stack file holds it encrypted (offline render). */
 export interface SecretValue {
@@ -70,35 +88,10 @@ export interface CastleConfig {
   roles: InfraRole[];
 }
 
-// kind v0.33.0 lists this image (with its digest) in its release notes; Cilium 1.19 is tested on
-// Kubernetes 1.32-1.35. 1.35 node images need a cgroup v2 host: on cgroup v1, set kindNodeImage to
-// kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d.
-export const KIND_VERSION = "v0.33.0";
-export const DEFAULT_KIND_NODE_IMAGE =
-  "kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0";
-
-/** Defaults, in one place. Pulumi.yaml mirrors these; test/config.test.ts checks that both agree. */
-export const DEFAULTS = {
-  clusterName: "castle",
-  clusterProvider: "kind" as ClusterProvider,
-  kindNodes: { controlPlane: 1, infra: 1, workers: 2 } as KindNodes,
-  kindNodeImage: DEFAULT_KIND_NODE_IMAGE,
-  ciliumVersion: "1.19.5",
-  policyAuditMode: true,
-  ciliumDevices: [] as string[],
-  ciliumValues: {} as Record<string, unknown>,
-  jumphostCidrs: [] as string[],
-  userNamespaces: [] as UserNamespaceConfig[],
-  installDemo: false,
-  kubeconfig: "",
-  chartMirror: "",
-  demoChartValues: {} as Record<string, Record<string, unknown>>,
-  ingressController: {} as { namespace?: string; podLabels?: Record<string, string> },
-  infraRoles: [] as unknown[],
-} as const;
-
-export type ConfigKey = keyof typeof DEFAULTS;
-export const CONFIG_KEYS = Object.keys(DEFAULTS) as ConfigKey[];
+/** The fix for a structured key holding the wrong type: a path set cannot index into it, so drop it first. */
+function replaceWith(key: string, set: string): string {
+  return `${rmCommand(key)}, then ${set}`;
+}
 
 /**
  * Namespaces the castle itself owns or that Kubernetes reserves. A user namespace with one of these names
@@ -127,43 +120,43 @@ function parseKindNodes(p: Problems, raw: unknown): KindNodes {
     p.add(
       "kindNodes",
       v,
-      `expected an object {controlPlane, infra, workers}, got ${typeName(v)}`,
-      `pulumi config set --path kindNodes.workers 2 (and likewise controlPlane, infra)`,
+      `expected an object ${shapeOf(KindNodesSchema)}, got ${typeName(v)}`,
+      replaceWith(
+        "kindNodes",
+        `${setCommand("kindNodes.workers", String(d.workers))} (and likewise controlPlane, infra)`,
+      ),
     );
     return { ...d };
   }
-  checkKnownKeys(p, "kindNodes", v, ["controlPlane", "infra", "workers"]);
+  checkKnownKeys(p, "kindNodes", v, knownKeys(KindNodesSchema));
   const count = (field: keyof KindNodes): number => {
+    const key = `kindNodes.${field}`;
     const x = v[field] === undefined ? undefined : Number(v[field]);
     if (x === undefined) return d[field];
     const ok =
       typeof v[field] === "number" || (typeof v[field] === "string" && /^-?\d+$/.test(v[field] as string));
+    const { minimum, maximum } = KindNodesSchema.properties[field];
     if (!ok || !Number.isInteger(x)) {
-      p.add(
-        `kindNodes.${field}`,
-        v[field],
-        `expected a whole number`,
-        `pulumi config set --path kindNodes.${field} ${d[field]}`,
-      );
+      p.add(key, v[field], `expected a whole number`, setCommand(key, String(d[field])));
       return d[field];
     }
-    if (x < 1) {
+    if (minimum !== undefined && x < minimum) {
       // Every role needs a node: the infra taint keeps ingress off workers, and workers carry the
       // demo apps and Hubble; zero of either leaves pods Pending.
       p.add(
-        `kindNodes.${field}`,
+        key,
         v[field],
-        `must be at least 1 (the castle needs a node of every role: control plane, infra, worker)`,
-        `pulumi config set --path kindNodes.${field} ${Math.max(1, d[field])}`,
+        `must be at least ${minimum} (the castle needs a node of every role: control plane, infra, worker)`,
+        setCommand(key, String(Math.max(minimum, d[field]))),
       );
       return d[field];
     }
-    if (x > 20) {
+    if (maximum !== undefined && x > maximum) {
       p.add(
-        `kindNodes.${field}`,
+        key,
         v[field],
-        `more than 20 nodes of one role is beyond what kind runs on one machine`,
-        `pulumi config set --path kindNodes.${field} ${d[field]}`,
+        `more than ${maximum} nodes of one role is beyond what kind runs on one machine`,
+        setCommand(key, String(d[field])),
       );
       return d[field];
     }
@@ -180,7 +173,7 @@ function parseStringArray(p: Problems, key: string, raw: unknown, example: strin
       key,
       v,
       `expected an array of strings, got ${typeName(v)}`,
-      `pulumi config set --path '${key}[0]' ${example}`,
+      replaceWith(key, setCommand(`${key}[0]`, example)),
     );
     return undefined;
   }
@@ -191,7 +184,7 @@ function parseStringArray(p: Problems, key: string, raw: unknown, example: strin
         `${key}[${i}]`,
         item,
         `expected a string, got ${typeName(item)}`,
-        `pulumi config set --path '${key}[${i}]' ${example}`,
+        setCommand(`${key}[${i}]`, example),
       );
     } else {
       out.push(item);
@@ -247,13 +240,14 @@ function parseUserNamespaces(
   infraNamespaces: readonly string[],
 ): UserNamespaceConfig[] {
   const v = fromJsonText(raw);
-  if (v === undefined) return [...DEFAULTS.userNamespaces];
+  // The default is the empty list: every namespace a stack has, it names.
+  if (v === undefined) return [];
   if (!Array.isArray(v)) {
     p.add(
       "userNamespaces",
       v,
-      `expected an array of {name, exposed?, metrics?}, got ${typeName(v)}`,
-      `pulumi config set --path 'userNamespaces[0].name' team-a`,
+      `expected an array of ${shapeOf(UserNamespaceSchema)}, got ${typeName(v)}`,
+      replaceWith("userNamespaces", setCommand("userNamespaces[0].name", "team-a")),
     );
     return [];
   }
@@ -267,27 +261,23 @@ function parseUserNamespaces(
       p.add(
         key,
         entry0,
-        `expected {name, exposed?, metrics?}, got ${typeName(entry0)}`,
-        `pulumi config set --path '${key}.name' team-a`,
+        `expected ${shapeOf(UserNamespaceSchema)}, got ${typeName(entry0)}`,
+        setCommand(`${key}.name`, "team-a"),
       );
       return;
     }
-    checkKnownKeys(p, key, entry, ["name", "exposed", "metrics"]);
+    checkKnownKeys(p, key, entry, knownKeys(UserNamespaceSchema));
     const name = entry.name;
     if (typeof name !== "string") {
-      p.add(
-        `${key}.name`,
-        name,
-        `expected a namespace name (string)`,
-        `pulumi config set --path '${key}.name' team-a`,
-      );
+      p.add(`${key}.name`, name, `expected a namespace name (string)`, setCommand(`${key}.name`, "team-a"));
       return;
     }
-    if (name.length > 63 || !RFC1123_LABEL.test(name)) {
+    const maxName = UserNamespaceSchema.properties.name.maxLength ?? 63;
+    if (name.length > maxName || !RFC1123_LABEL.test(name)) {
       p.add(
         `${key}.name`,
         name,
-        `not an RFC 1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`,
+        `not an RFC 1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most ${maxName} characters)`,
         `use a name such as ${JSON.stringify(suggestLabel(name))}`,
       );
       return;
@@ -315,7 +305,8 @@ function parseUserNamespaces(
       return;
     }
     seen.add(name);
-    const flag = (f: "exposed" | "metrics"): boolean => coerceBoolean(p, `${key}.${f}`, entry[f]) ?? false;
+    const flag = (f: "exposed" | "metrics"): boolean =>
+      coerceBoolean(p, `${key}.${f}`, entry[f]) ?? (UserNamespaceSchema.properties[f].default as boolean);
     out.push({ name, exposed: flag("exposed"), metrics: flag("metrics") });
   });
   return out;
@@ -325,7 +316,13 @@ function parseSecret(p: Problems, key: string, raw: unknown): SecretValue | unde
   if (raw === undefined || raw === "") return undefined;
   if (isPlainObject(raw) && typeof raw.secure === "string") return { secret: true, value: undefined };
   if (typeof raw === "string") return { secret: true, value: raw };
-  p.add(key, SECRET_MASK, `expected a string`, `pulumi config set --secret ${key} "$(cat ~/.kube/config)"`);
+  // On stdin, not as an argument: other users of the machine can read a command line in the process list.
+  p.add(
+    key,
+    SECRET_MASK,
+    `expected a string`,
+    setCommand(key, "< ~/.kube/config", { secret: isSecretKey(key) }),
+  );
   return undefined;
 }
 
@@ -334,7 +331,8 @@ function parseSecret(p: Problems, key: string, raw: unknown): SecretValue | unde
  * user fixes a stack file in one round.
  */
 export function parseCastleConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = new Set()): CastleConfig {
-  const p = new Problems(secretKeys);
+  // A key the schema marks secret is masked even when a stack file holds it in clear text.
+  const p = new Problems(new Set([...secretKeys, ...CONFIG_KEYS.filter(isSecretKey)]));
 
   for (const k of Object.keys(raw)) {
     if (!(CONFIG_KEYS as string[]).includes(k)) {
@@ -342,45 +340,43 @@ export function parseCastleConfig(raw: RawConfig, secretKeys: ReadonlySet<string
         k,
         raw[k],
         `unknown config key (known keys: ${CONFIG_KEYS.join(", ")})`,
-        `pulumi config rm ${k}, or correct its spelling`,
+        `pulumi config rm ${shellWord(k)}, or correct its spelling`,
       );
     }
   }
 
+  const props = StackConfigSchema.properties;
   const clusterName =
-    coerceString(p, "clusterName", raw.clusterName, `pulumi config set clusterName castle`) ??
+    coerceString(p, "clusterName", raw.clusterName, setCommand("clusterName", DEFAULTS.clusterName)) ??
     DEFAULTS.clusterName;
   // kind names docker containers `<name>-control-plane` etc. and the kube context `kind-<name>`.
-  if (!RFC1123_LABEL.test(clusterName) || clusterName.length > 40) {
+  const maxCluster = props.clusterName.maxLength ?? 40;
+  if (!RFC1123_LABEL.test(clusterName) || clusterName.length > maxCluster) {
     p.add(
       "clusterName",
       clusterName,
-      `must be lower-case letters, digits and '-', at most 40 characters (kind names containers after it)`,
-      `pulumi config set clusterName ${suggestLabel(clusterName).slice(0, 40) || "castle"}`,
+      `must be lower-case letters, digits and '-', at most ${maxCluster} characters (kind names containers after it)`,
+      setCommand("clusterName", suggestLabel(clusterName).slice(0, maxCluster) || DEFAULTS.clusterName),
     );
   }
 
-  const providerRaw = coerceString(
-    p,
-    "clusterProvider",
-    raw.clusterProvider,
-    `pulumi config set clusterProvider kind`,
-  );
-  const clusterProvider = providerRaw ?? DEFAULTS.clusterProvider;
-  if (clusterProvider !== "kind" && clusterProvider !== "existing") {
+  const providerFix = setCommand("clusterProvider", DEFAULTS.clusterProvider);
+  const providers = literalValues(props.clusterProvider);
+  const clusterProvider =
+    coerceString(p, "clusterProvider", raw.clusterProvider, providerFix) ?? DEFAULTS.clusterProvider;
+  if (!providers.includes(clusterProvider)) {
     p.add(
       "clusterProvider",
       clusterProvider,
-      `must be "kind" or "existing"`,
-      `pulumi config set clusterProvider kind`,
+      `must be ${providers.map((v) => JSON.stringify(v)).join(" or ")}`,
+      providerFix,
     );
   }
 
   const kindNodes = parseKindNodes(p, raw.kindNodes);
 
   const kindNodeImage =
-    coerceString(p, "kindNodeImage", raw.kindNodeImage, `pulumi config rm kindNodeImage`) ??
-    DEFAULTS.kindNodeImage;
+    coerceString(p, "kindNodeImage", raw.kindNodeImage, rmCommand("kindNodeImage")) ?? DEFAULTS.kindNodeImage;
   // A tag or digest is required: an unpinned image makes two laptops build two different clusters.
   if (
     !/^[a-z0-9][a-z0-9./_-]*(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/.test(kindNodeImage) ||
@@ -389,30 +385,29 @@ export function parseCastleConfig(raw: RawConfig, secretKeys: ReadonlySet<string
     p.add(
       "kindNodeImage",
       kindNodeImage,
-      `expected an image reference such as ${DEFAULT_KIND_NODE_IMAGE}`,
-      `pulumi config rm kindNodeImage`,
+      `expected an image reference such as ${DEFAULTS.kindNodeImage}`,
+      rmCommand("kindNodeImage"),
     );
   }
 
+  const versionFix = setCommand("ciliumVersion", DEFAULTS.ciliumVersion);
   const ciliumVersion =
-    coerceString(p, "ciliumVersion", raw.ciliumVersion, `pulumi config set ciliumVersion 1.19.5`) ??
-    DEFAULTS.ciliumVersion;
+    coerceString(p, "ciliumVersion", raw.ciliumVersion, versionFix) ?? DEFAULTS.ciliumVersion;
   const cv = /^(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/.exec(ciliumVersion);
   if (!cv) {
     p.add(
       "ciliumVersion",
       ciliumVersion,
-      `expected a chart version such as 1.19.5`,
-      `pulumi config set ciliumVersion ${DEFAULTS.ciliumVersion}`,
+      `expected a chart version such as ${DEFAULTS.ciliumVersion}`,
+      versionFix,
     );
-  } else if (Number(cv[1]) < 1 || (Number(cv[1]) === 1 && Number(cv[2]) < 16)) {
-    // Since 1.16 a CNP peer selector naming io.kubernetes.pod.namespace may reach other namespaces; the
-    // layers and the policy pack are written for those semantics.
+  } else if (Number(cv[1]) < 1 || (Number(cv[1]) === 1 && Number(cv[2]) < MIN_CILIUM_MINOR)) {
+    // MIN_CILIUM_MINOR (config/schema.ts) says why.
     p.add(
       "ciliumVersion",
       ciliumVersion,
-      `the castle needs Cilium 1.16 or newer`,
-      `pulumi config set ciliumVersion ${DEFAULTS.ciliumVersion}`,
+      `the castle needs Cilium 1.${MIN_CILIUM_MINOR} or newer`,
+      versionFix,
     );
   }
 
@@ -443,7 +438,7 @@ export function parseCastleConfig(raw: RawConfig, secretKeys: ReadonlySet<string
         "ciliumValues",
         cvRaw,
         `expected an object of Helm values, got ${typeName(cvRaw)}`,
-        `pulumi config set --path ciliumValues.hubble.ui.enabled true`,
+        replaceWith("ciliumValues", setCommand("ciliumValues.hubble.ui.enabled", "true")),
       );
   }
 
@@ -457,11 +452,12 @@ export function parseCastleConfig(raw: RawConfig, secretKeys: ReadonlySet<string
       "kubeconfig",
       SECRET_MASK,
       `a kubeconfig is only used with clusterProvider "existing"; kind writes its own`,
-      `pulumi config rm kubeconfig, or pulumi config set clusterProvider existing`,
+      `${rmCommand("kubeconfig")}, or ${setCommand("clusterProvider", "existing")}`,
     );
   }
 
-  const mirrorText = coerceString(p, "chartMirror", raw.chartMirror, `pulumi config rm chartMirror`) ?? "";
+  const mirrorText =
+    coerceString(p, "chartMirror", raw.chartMirror, rmCommand("chartMirror")) ?? DEFAULTS.chartMirror;
   const mirrorParse = parseChartMirror(mirrorText);
   let chartMirror: ChartMirror | undefined;
   if (!mirrorParse.ok) {
@@ -508,13 +504,16 @@ export function parseCastleConfig(raw: RawConfig, secretKeys: ReadonlySet<string
 function parseDemoChartValues(p: Problems, raw: unknown): Record<string, Record<string, unknown>> {
   const v = fromJsonText(raw);
   if (v === undefined) return {};
-  const releases = Object.keys(DEMO_CHART_REFS);
+  const releases = knownKeys(DemoChartValuesSchema);
   if (!isPlainObject(v)) {
     p.add(
       "demoChartValues",
       v,
       `expected an object of Helm values per demo release (${releases.join(", ")}), got ${typeName(v)}`,
-      `pulumi config set --path 'demoChartValues.ingress-nginx.controller.replicaCount' 2`,
+      replaceWith(
+        "demoChartValues",
+        setCommand("demoChartValues.ingress-nginx.controller.replicaCount", "2"),
+      ),
     );
     return {};
   }
@@ -528,7 +527,7 @@ function parseDemoChartValues(p: Problems, raw: unknown): Record<string, Record<
         `demoChartValues.${r}`,
         values,
         `expected an object of Helm values, got ${typeName(values)}`,
-        `pulumi config set --path 'demoChartValues.${r}.<key>' <value>`,
+        replaceWith(`demoChartValues.${r}`, `${setCommand(`demoChartValues.${r}.<key>`, "<value>")}`),
       );
       continue;
     }

@@ -59,8 +59,39 @@ export function coerceBoolean(p: Problems, key: string, v: unknown): boolean | u
   if (typeof v === "boolean") return v;
   if (v === "true") return true;
   if (v === "false") return false;
-  p.add(key, v, `expected a boolean, got ${typeName(v)}`, `pulumi config set ${key} true (or false)`);
+  p.add(key, v, `expected a boolean, got ${typeName(v)}`, `${setCommand(key, "true")} (or false)`);
   return undefined;
+}
+
+/**
+ * The `pulumi config set` command that sets `key` to `value`. A key inside a structured value
+ * (`kindNodes.workers`, `userNamespaces[0].exposed`) needs `--path`: without it the CLI stores a new
+ * top-level key of that literal name (pulumi/pulumi sdk/go/common/resource/config/map.go, Map.Set reads the
+ * name as a property path only when path is set). With `--path`, "true"/"false" and numbers are stored
+ * typed (adjustObjectValue there).
+ */
+export function setCommand(key: string, value: string, opts: { secret?: boolean } = {}): string {
+  const flags = [opts.secret ? "--secret" : "", /[.[]/.test(key) ? "--path" : ""].filter((f) => f !== "");
+  return ["pulumi config set", ...flags, shellWord(key), value].join(" ");
+}
+
+/** The `pulumi config rm` command that removes `key`, or one entry inside a structured value. */
+export function rmCommand(key: string): string {
+  return ["pulumi config rm", ...(/[.[]/.test(key) ? ["--path"] : []), shellWord(key)].join(" ");
+}
+
+/**
+ * The property path of `child` inside `parent`. A key holding `.`, `[` or `"` (a label key such as
+ * app.kubernetes.io/name) is written `["..."]`, as pulumi/pulumi sdk/go/common/resource/properties_path.go
+ * (ParsePropertyPath) reads it.
+ */
+export function childPath(parent: string, child: string): string {
+  return /^[^.[\]"]+$/.test(child) ? `${parent}.${child}` : `${parent}[${JSON.stringify(child)}]`;
+}
+
+/** A word as a POSIX shell reads it back: quoted when it holds anything but safe characters (`[`, spaces). */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export function typeName(v: unknown): string {
@@ -78,11 +109,12 @@ export function checkKnownKeys(
 ): void {
   for (const k of Object.keys(obj)) {
     if (!known.includes(k)) {
+      const path = childPath(key, k);
       p.add(
-        `${key}.${k}`,
+        path,
         obj[k],
         `unknown key "${k}" (known keys: ${known.join(", ")})`,
-        `remove it, or correct its spelling to one of the known keys`,
+        `${rmCommand(path)}, or correct its spelling to one of the known keys`,
       );
     }
   }

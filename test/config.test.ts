@@ -241,6 +241,34 @@ describe("config: bad input is refused with key, value and fix", () => {
     assertOneProblem({ ciliumValues: ["hostFirewall"] }, "ciliumValues", "expected an object of Helm values");
   });
 
+  it("fix commands are ones the Pulumi CLI runs: --path inside structured values, --secret for secrets", () => {
+    // Without --path the CLI would store a new top-level key named `userNamespaces[0].exposed`.
+    assertOneProblem(
+      { userNamespaces: [{ name: "team-a", exposed: "yes" }] },
+      "Fix: pulumi config set --path 'userNamespaces[0].exposed' true (or false)",
+    );
+    assertOneProblem({ policyAuditMode: "yes" }, "Fix: pulumi config set policyAuditMode true (or false)");
+    assertOneProblem(
+      { clusterProvider: "existing", kubeconfig: 42 },
+      "kubeconfig = [secret]",
+      "Fix: pulumi config set --secret kubeconfig < ~/.kube/config",
+    );
+    // A path set cannot index into a value of another type, so the wrong value goes first.
+    assertOneProblem(
+      { jumphostCidrs: 22 },
+      "Fix: pulumi config rm jumphostCidrs, then pulumi config set --path 'jumphostCidrs[0]' 10.1.101.110/32",
+    );
+    assertOneProblem(
+      { kindNodes: [1, 1, 2] },
+      "Fix: pulumi config rm kindNodes, then pulumi config set --path kindNodes.workers 2",
+    );
+    assertOneProblem(
+      { userNamespaces: [{ name: "team-a", expose: true }] },
+      "Fix: pulumi config rm --path 'userNamespaces[0].expose', or correct its spelling",
+    );
+    assertOneProblem({ clusterProvider: "eks" }, "Fix: pulumi config set clusterProvider kind");
+  });
+
   it("an unsupported clusterProvider, cluster name and Cilium version", () => {
     assertOneProblem({ clusterProvider: "eks" }, "clusterProvider", '"kind" or "existing"');
     assertOneProblem({ clusterName: "My Castle" }, "clusterName", "lower-case");

@@ -1,22 +1,38 @@
-// The infra roles of a stack: the defaults (the talk's components), the ingress controller's namespace and
-// labels from `ingressController`, and extra or replacing roles from `infraRoles`.
+// Parses the infra roles of a stack: the defaults (the talk's components), the ingress controller's
+// namespace and labels from `ingressController`, and extra or replacing roles from `infraRoles`. The keys
+// each entry may have, the port bounds and the protocols come from config/schema.ts.
 
-import { DEFAULT_INFRA_ROLES, INGRESS_ROLE, InfraRole, PolicyName, PortSpec } from "../vocabulary/roles";
-import { checkKnownKeys, fromJsonText, isPlainObject, Problems, RFC1123_LABEL, typeName } from "./validate";
-
-const ROLE_KEYS = [
-  "name",
-  "namespace",
-  "podLabels",
-  "evidence",
-  "kubeApiServer",
-  "servesAll",
-  "egressFromEveryPod",
-  "servesKubeApiServer",
-  "reachesLabelledNamespaces",
-  "nodePorts",
-  "namespaceLabels",
-] as const;
+import type { TObject, TProperties } from "@sinclair/typebox";
+import {
+  DEFAULT_INFRA_ROLES,
+  INGRESS_ROLE,
+  InfraRole,
+  PolicyName,
+  PortSpec,
+  Protocol,
+} from "../vocabulary/roles";
+import {
+  EgressFromEveryPodSchema,
+  IngressControllerSchema,
+  InfraRoleSchema,
+  knownKeys,
+  literalValues,
+  PolicyNameSchema,
+  PolicyWithPortsSchema,
+  PortSchema,
+  ReachesLabelledNamespacesSchema,
+  shapeOf,
+} from "./schema";
+import {
+  checkKnownKeys,
+  fromJsonText,
+  isPlainObject,
+  Problems,
+  RFC1123_LABEL,
+  rmCommand,
+  setCommand,
+  typeName,
+} from "./validate";
 
 // Kubernetes label keys: optional DNS prefix, then a name of at most 63 characters.
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -53,23 +69,24 @@ function parseLabels(
   return out;
 }
 
+/** A policy entry: `{name, description}`, plus the keys of its kind (`ports`, `dns`) that `schema` adds. */
 function parsePolicyName(
   p: Problems,
   key: string,
   v: unknown,
-  extra: readonly string[] = [],
+  schema: TObject<TProperties> = PolicyNameSchema,
 ): PolicyName | undefined {
   if (v === undefined) return undefined;
   if (!isPlainObject(v)) {
     p.add(
       key,
       v,
-      `expected {name, description${extra.map((e) => ", " + e).join("")}}, got ${typeName(v)}`,
+      `expected ${shapeOf(schema)}, got ${typeName(v)}`,
       `e.g. {"name": "traefik-to-kapi", "description": "Allow Traefik to reach KAPI"}`,
     );
     return undefined;
   }
-  checkKnownKeys(p, key, v, ["name", "description", ...extra]);
+  checkKnownKeys(p, key, v, knownKeys(schema));
   const name = v.name;
   if (typeof name !== "string" || !RFC1123_LABEL.test(name) || name.length > 63) {
     p.add(
@@ -92,24 +109,33 @@ function parsePolicyName(
   return { name, description: v.description };
 }
 
+const { port: PORT_SCHEMA, protocol: PROTOCOL_SCHEMA } = PortSchema.properties;
+const PROTOCOLS = literalValues(PROTOCOL_SCHEMA) as Protocol[];
+
 function parsePorts(p: Problems, key: string, v: unknown): PortSpec[] | undefined {
+  const shape = shapeOf(PortSchema);
   if (!Array.isArray(v) || v.length === 0) {
-    p.add(key, v, `expected a non-empty list of {port, protocol}`, `e.g. [{"port": 443, "protocol": "TCP"}]`);
+    p.add(key, v, `expected a non-empty list of ${shape}`, `e.g. [{"port": 443, "protocol": "TCP"}]`);
     return undefined;
   }
+  const [min, max] = [PORT_SCHEMA.minimum ?? 1, PORT_SCHEMA.maximum ?? 65535];
   const out: PortSpec[] = [];
   v.forEach((x, i) => {
     const k = `${key}[${i}]`;
-    if (!isPlainObject(x))
-      return p.add(k, x, `expected {port, protocol}`, `e.g. {"port": 443, "protocol": "TCP"}`);
-    checkKnownKeys(p, k, x, ["port", "protocol"]);
+    if (!isPlainObject(x)) return p.add(k, x, `expected ${shape}`, `e.g. {"port": 443, "protocol": "TCP"}`);
+    checkKnownKeys(p, k, x, knownKeys(PortSchema));
     const port = Number(x.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535)
-      return p.add(`${k}.port`, x.port, `not a port number (1-65535)`, `e.g. 443`);
-    const protocol = x.protocol ?? "TCP";
-    if (protocol !== "TCP" && protocol !== "UDP" && protocol !== "ANY")
-      return p.add(`${k}.protocol`, protocol, `must be TCP, UDP or ANY`, `"TCP"`);
-    out.push({ port, protocol });
+    if (!Number.isInteger(port) || port < min || port > max)
+      return p.add(`${k}.port`, x.port, `not a port number (${min}-${max})`, `e.g. 443`);
+    const protocol = x.protocol ?? PROTOCOL_SCHEMA.default;
+    if (!PROTOCOLS.includes(protocol as Protocol))
+      return p.add(
+        `${k}.protocol`,
+        protocol,
+        `must be ${PROTOCOLS.slice(0, -1).join(", ")} or ${PROTOCOLS.at(-1)}`,
+        `"${PROTOCOL_SCHEMA.default}"`,
+      );
+    out.push({ port, protocol: protocol as Protocol });
   });
   return out;
 }
@@ -119,7 +145,7 @@ function withPorts<T extends PolicyName>(
   key: string,
   v: unknown,
 ): (T & { ports: PortSpec[] }) | undefined {
-  const name = parsePolicyName(p, key, v, ["ports"]);
+  const name = parsePolicyName(p, key, v, PolicyWithPortsSchema);
   if (!name) return undefined;
   const ports = parsePorts(p, `${key}.ports`, (v as Record<string, unknown>).ports);
   return ports ? ({ ...name, ports } as T & { ports: PortSpec[] }) : undefined;
@@ -130,7 +156,7 @@ function parseRole(p: Problems, key: string, v: unknown): InfraRole | undefined 
     p.add(key, v, `expected an infra role object, got ${typeName(v)}`, `e.g. ${EXAMPLE_ROLE}`);
     return undefined;
   }
-  checkKnownKeys(p, key, v, ROLE_KEYS);
+  checkKnownKeys(p, key, v, knownKeys(InfraRoleSchema));
   const before = p.list.length;
   const name = v.name;
   if (typeof name !== "string" || !RFC1123_LABEL.test(name))
@@ -145,14 +171,14 @@ function parseRole(p: Problems, key: string, v: unknown): InfraRole | undefined 
     name: name as string,
     namespace: namespace as string,
     podLabels: podLabels ?? {},
-    evidence: (v.evidence as string | undefined) ?? "stack config",
+    evidence: (v.evidence as string | undefined) ?? (InfraRoleSchema.properties.evidence.default as string),
   };
   const kapi = parsePolicyName(p, `${key}.kubeApiServer`, v.kubeApiServer);
   if (kapi) role.kubeApiServer = kapi;
   const servesAll = withPorts(p, `${key}.servesAll`, v.servesAll);
   if (servesAll) role.servesAll = servesAll;
   if (v.egressFromEveryPod !== undefined) {
-    const e = parsePolicyName(p, `${key}.egressFromEveryPod`, v.egressFromEveryPod, ["dns"]);
+    const e = parsePolicyName(p, `${key}.egressFromEveryPod`, v.egressFromEveryPod, EgressFromEveryPodSchema);
     const dns = (v.egressFromEveryPod as Record<string, unknown>).dns;
     if (dns !== undefined && typeof dns !== "boolean")
       p.add(`${key}.egressFromEveryPod.dns`, dns, `expected a boolean`, `true or false`);
@@ -174,11 +200,11 @@ function parseRole(p: Problems, key: string, v: unknown): InfraRole | undefined 
       p.add(
         rk,
         r,
-        `expected {label, egress, ingress}`,
+        `expected ${shapeOf(ReachesLabelledNamespacesSchema)}`,
         `e.g. {"label": "exposed", "egress": {...}, "ingress": {...}}`,
       );
     else {
-      checkKnownKeys(p, rk, r, ["label", "egress", "ingress"]);
+      checkKnownKeys(p, rk, r, knownKeys(ReachesLabelledNamespacesSchema));
       if (typeof r.label !== "string" || !LABEL_KEY.test(r.label))
         p.add(`${rk}.label`, r.label, `not a label key`, `e.g. "exposed"`);
       const egress = parsePolicyName(p, `${rk}.egress`, r.egress);
@@ -205,11 +231,12 @@ export function parseInfraRoles(p: Problems, rawRoles: unknown, rawIngress: unkn
       p.add(
         "ingressController",
         ingress,
-        `expected {namespace?, podLabels?}, got ${typeName(ingress)}`,
-        `pulumi config set --path ingressController.namespace traefik`,
+        `expected ${shapeOf(IngressControllerSchema)}, got ${typeName(ingress)}`,
+        // A path set cannot index into a value of another type: drop it first.
+        `${rmCommand("ingressController")}, then ${setCommand("ingressController.namespace", "traefik")}`,
       );
     } else {
-      checkKnownKeys(p, "ingressController", ingress, ["namespace", "podLabels"]);
+      checkKnownKeys(p, "ingressController", ingress, knownKeys(IngressControllerSchema));
       const ns = ingress.namespace;
       if (ns !== undefined && (typeof ns !== "string" || !RFC1123_LABEL.test(ns)))
         p.add("ingressController.namespace", ns, `not a namespace name`, `e.g. traefik`);
