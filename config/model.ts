@@ -7,6 +7,7 @@ import type { CastleConfig, UserNamespaceConfig } from "./castleConfig";
 import type { InfraRole } from "../vocabulary/roles";
 import { infraNamespaces } from "../vocabulary/roles";
 import { USER_NAMESPACE_LABELS } from "../vocabulary/labels";
+import type { Untyped as Obj } from "../lib/untyped";
 
 /** What the verifier models a cluster from: its nodes, infra roles, user namespaces and jumphosts. */
 export type ConfigForTopology = Pick<
@@ -28,8 +29,6 @@ export function castleModel(config: CastleConfig): CastleModel {
     policyAuditMode: config.policyAuditMode,
   };
 }
-
-type Obj = Record<string, any>;
 
 /** The model and the user namespaces from a stack's Kubernetes objects (a render, or the pack's props). */
 export function modelFromObjects(

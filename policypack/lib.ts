@@ -4,8 +4,9 @@
 
 import { CCNP_TYPE, CNP_TYPE } from "../lib/cilium/policy";
 import { LAYER_LABEL } from "../vocabulary/labels";
+import type { Untyped } from "../lib/untyped";
 
-export type Obj = Record<string, any>;
+export type Obj = Untyped;
 
 export const CILIUM_POLICY_TYPES = [CNP_TYPE, CCNP_TYPE];
 export const RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";

@@ -3,6 +3,7 @@
 // harness all stand on this: no CLI, no cluster, no network.
 
 import * as pulumi from "@pulumi/pulumi";
+import type { RegisterResourceRequest } from "@pulumi/pulumi/proto/resource_pb";
 // Internal SDK modules: the mock monitor sees each RegisterResourceRequest whole (parent, dependencies,
 // deletedWith), which MockResourceArgs does not carry.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -105,13 +106,13 @@ export async function recordProgram(program: () => unknown, opts: RecordOptions 
     await pulumi.runtime.setMocks(mocks, opts.project ?? "cilium-castle", opts.stack ?? "test", false);
     const monitor = settings.getMonitor();
     const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, callback: any) => {
+    monitor.registerResource = (req: RegisterResourceRequest, callback: Parameters<typeof register>[1]) => {
       const type: string = req.getType();
       const name: string = req.getName();
       const parent: string = req.getParent();
       const raw = req.getObject()?.toJavaScript() ?? {};
       const propDeps: string[] = [];
-      req.getPropertydependenciesMap().forEach((v: any) => propDeps.push(...v.getUrnsList()));
+      req.getPropertydependenciesMap().forEach((v) => propDeps.push(...v.getUrnsList()));
       resources.push({
         urn: monitor.newUrn(parent, type, name),
         type,
@@ -153,11 +154,12 @@ export async function recordProgram(program: () => unknown, opts: RecordOptions 
 async function resolveMasked(v: unknown): Promise<unknown> {
   if (pulumi.Output.isInstance(v)) {
     const o = v as pulumi.Output<unknown>;
-    const secret = await (o as any).isSecret;
+    const secret = await pulumi.isSecret(o);
     const value = await new Promise<unknown>((resolve) => o.apply((x) => resolve(x)));
     return secret ? MASK : resolveMasked(value);
   }
-  if (pulumi.Resource.isInstance(v)) return { resource: (v as any).__name };
+  // The SDK keeps a resource's name in `__name` (resource.ts); a resource passed as a value prints by it.
+  if (pulumi.Resource.isInstance(v)) return { resource: (v as unknown as { __name?: string }).__name };
   if (v instanceof Promise) return resolveMasked(await v);
   if (Array.isArray(v)) return Promise.all(v.map(resolveMasked));
   if (typeof v === "object" && v !== null) {

@@ -1,7 +1,7 @@
 // Hubble flows for the dev stack (Pulumi.dev.yaml), written the way `hubble observe -o json` prints them
 // (cilium v1.18 flow.proto, proto field names): the replay tests' flows and `npm run sample-flows`.
 
-type Obj = Record<string, any>;
+import type { Untyped as Obj } from "../lib/untyped";
 
 let nextIdentity = 20000;
 const identities = new Map<string, number>();

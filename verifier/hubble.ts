@@ -9,6 +9,7 @@
 // direction ("May be absent (in which case it is unknown whether it is a reply or not)").
 
 import type { FlowProtocol } from "./engine";
+import type { Untyped as Obj } from "../lib/untyped";
 
 /** One side of a flow, as Hubble reported it. */
 export interface EndpointRef {
@@ -63,8 +64,6 @@ export type HubbleLine =
   | { kind: "event"; event: string }
   /** A flow replay cannot judge (no L4 header, IGMP, ...). */
   | { kind: "unsupported"; reason: string; verdict?: string };
-
-type Obj = Record<string, any>;
 
 // flow.proto enum Verdict / TrafficDirection / FlowType, for encoders that print enum numbers.
 const VERDICTS = [

@@ -10,8 +10,7 @@ import { modelFromObjects } from "../config/model";
 import { castleTopology } from "./topology";
 import type { CiliumPolicyObject, Topology } from "./engine";
 import type { InfraRole } from "../vocabulary/roles";
-
-type Obj = Record<string, any>;
+import type { Untyped as Obj } from "../lib/untyped";
 
 export interface CastleInputs {
   /** What the inputs were read from, for messages. */

@@ -7,14 +7,15 @@ import { isCiliumPolicyType, Obj, policyId, rulesOf, violation } from "../lib";
 
 /** The CRD schema as Cilium ships it, through @kubernetes-models/cilium (ESM-only: loaded with import()). */
 export async function crdModelErrors(props: Obj): Promise<string[]> {
+  // The models' constructors take their own typed shape; the props are checked by validate() below.
   const model =
     props.kind === CNP_KIND
-      ? new (await import("@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy")).CiliumNetworkPolicy(
-          props as any,
+      ? await import("@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy").then(
+          ({ CiliumNetworkPolicy: M }) => new M(props as ConstructorParameters<typeof M>[0]),
         )
-      : new (
-          await import("@kubernetes-models/cilium/cilium.io/v2/CiliumClusterwideNetworkPolicy")
-        ).CiliumClusterwideNetworkPolicy(props as any);
+      : await import("@kubernetes-models/cilium/cilium.io/v2/CiliumClusterwideNetworkPolicy").then(
+          ({ CiliumClusterwideNetworkPolicy: M }) => new M(props as ConstructorParameters<typeof M>[0]),
+        );
   try {
     model.validate();
     return [];

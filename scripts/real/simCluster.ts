@@ -15,6 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import type { KindClusterConfig } from "../../components/cluster/kindConfig";
+import type { Untyped } from "../../lib/untyped";
 
 export interface SimTaint {
   key: string;
@@ -212,7 +213,7 @@ export class SimCluster {
     apiPath: string,
     body?: unknown,
     contentType = "application/json",
-  ): Promise<{ status: number; body: any }> {
+  ): Promise<{ status: number; body: Untyped }> {
     const url = new URL(apiPath, this.server);
     const data = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -239,7 +240,7 @@ export class SimCluster {
             } catch {
               // plain-text answers (/readyz) stay text
             }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
+            resolve({ status: res.statusCode ?? 0, body: parsed as Untyped });
           });
         },
       );
@@ -250,7 +251,7 @@ export class SimCluster {
     });
   }
 
-  async get(apiPath: string): Promise<any> {
+  async get(apiPath: string): Promise<Untyped> {
     const res = await this.request("GET", apiPath);
     if (res.status !== 200)
       throw new Error(`GET ${apiPath}: HTTP ${res.status}: ${JSON.stringify(res.body)}`);
@@ -578,9 +579,9 @@ export async function startSimCluster(opts: SimClusterOptions): Promise<SimClust
         return (
           list.items.length === opts.nodes.length &&
           list.items.every(
-            (n: any) =>
+            (n: Untyped) =>
               n.spec.podCIDR &&
-              (n.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
+              (n.status.conditions ?? []).some((c: Untyped) => c.type === "Ready" && c.status === "True"),
           )
         );
       },
