@@ -4,9 +4,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { CastleConfig } from "./config/castleConfig";
+import { KIND_NAMESPACES } from "./vocabulary/roles";
 import { KindCluster } from "./components/cluster/kindCluster";
 import { Cilium } from "./components/cilium/cilium";
-import { buildCiliumValues } from "./components/cilium/values";
+import { buildCiliumValues, routingModeOf } from "./components/cilium/values";
 import { ClusterPlacement } from "./lib/pulumi/inCluster";
 import { NodeLayer } from "./components/layers/node/nodeLayer";
 import { InfraLayer } from "./components/layers/infra/infraLayer";
@@ -75,6 +76,8 @@ export function buildCastle(config: CastleConfig): Castle {
     placement,
     crdGate,
     roles: config.roles,
+    routingMode: routingModeOf(values),
+    preexistingNamespaces: config.clusterProvider === "kind" ? KIND_NAMESPACES : [],
     ownsNamespaces: config.clusterProvider === "kind",
   });
   const users = config.userNamespaces.map(

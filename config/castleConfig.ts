@@ -349,13 +349,14 @@ export function parseCastleConfig(raw: RawConfig, secretKeys: ReadonlySet<string
   const clusterName =
     coerceString(p, "clusterName", raw.clusterName, setCommand("clusterName", DEFAULTS.clusterName)) ??
     DEFAULTS.clusterName;
-  // kind names docker containers `<name>-control-plane` etc. and the kube context `kind-<name>`.
-  const maxCluster = props.clusterName.maxLength ?? 40;
+  // kind names docker containers `<name>-control-plane` etc. and the kube context `kind-<name>`; Cilium's
+  // cluster.name is the same name (components/cilium/values.ts).
+  const maxCluster = props.clusterName.maxLength ?? 32;
   if (!RFC1123_LABEL.test(clusterName) || clusterName.length > maxCluster) {
     p.add(
       "clusterName",
       clusterName,
-      `must be lower-case letters, digits and '-', at most ${maxCluster} characters (kind names containers after it)`,
+      `must be lower-case letters, digits and '-', at most ${maxCluster} characters (kind names containers after it, and Cilium's cluster.name takes it)`,
       setCommand("clusterName", suggestLabel(clusterName).slice(0, maxCluster) || DEFAULTS.clusterName),
     );
   }
@@ -443,7 +444,7 @@ export function parseCastleConfig(raw: RawConfig, secretKeys: ReadonlySet<string
   }
 
   const jumphostCidrs = parseJumphostCidrs(p, raw.jumphostCidrs);
-  const roles = parseInfraRoles(p, raw.infraRoles, raw.ingressController);
+  const roles = parseInfraRoles(p, raw.infraRoles, raw.ingressController, clusterProvider === "kind");
   const userNamespaces = parseUserNamespaces(p, raw.userNamespaces, infraNamespaces(roles));
   const installDemo = coerceBoolean(p, "installDemo", raw.installDemo) ?? DEFAULTS.installDemo;
   const kubeconfig = parseSecret(p, "kubeconfig", raw.kubeconfig);

@@ -5,6 +5,7 @@
 import type { TObject, TProperties } from "@sinclair/typebox";
 import {
   DEFAULT_INFRA_ROLES,
+  KIND_INFRA_ROLES,
   INGRESS_ROLE,
   InfraRole,
   PolicyName,
@@ -222,9 +223,12 @@ function parseRole(p: Problems, key: string, v: unknown): InfraRole | undefined 
   return p.list.length === before ? role : undefined;
 }
 
-/** Effective roles: defaults, the ingress override, then `infraRoles` (a role with a default's name replaces it). */
-export function parseInfraRoles(p: Problems, rawRoles: unknown, rawIngress: unknown): InfraRole[] {
-  let roles = DEFAULT_INFRA_ROLES.map((r) => ({ ...r }));
+/**
+ * Effective roles: defaults (and, on kind, kind's own provisioner), the ingress override, then `infraRoles`
+ * (a role with a default's name replaces it).
+ */
+export function parseInfraRoles(p: Problems, rawRoles: unknown, rawIngress: unknown, kind = false): InfraRole[] {
+  let roles = [...DEFAULT_INFRA_ROLES, ...(kind ? KIND_INFRA_ROLES : [])].map((r) => ({ ...r }));
   const ingress = fromJsonText(rawIngress);
   if (ingress !== undefined) {
     if (!isPlainObject(ingress)) {

@@ -159,9 +159,10 @@ export const StackConfigSchema = Type.Object(
     clusterName: Type.String({
       default: "castle",
       pattern: RFC1123_LABEL.source,
-      maxLength: 40,
+      // Cilium's cluster.name takes it, which the chart caps at 32 (templates/validate.yaml).
+      maxLength: 32,
       description:
-        "Name of the cluster: the kind cluster's name (kind names its node containers and the kube context after it), or the `clusterIdentifier` of an existing cluster.",
+        "Name of the cluster: the kind cluster's name (kind names its node containers and the kube context after it), or the `clusterIdentifier` of an existing cluster. Cilium's `cluster.name` too, which labels every pod's identity and scopes every policy selector to this cluster.",
     }),
     clusterProvider: Type.Union([Type.Literal("kind"), Type.Literal("existing")], {
       default: "kind",

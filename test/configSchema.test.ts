@@ -153,7 +153,11 @@ describe("config schema: defaults and known keys", () => {
       knownKeys(InfraRoleSchema).filter((k) => !used.has(k)),
       [],
     );
-    const roles = parseCastleConfig({ infraRoles: structuredClone(DEFAULT_INFRA_ROLES) }).roles;
+    // On an existing cluster: on kind the parse adds kind's own provisioner (KIND_INFRA_ROLES).
+    const roles = parseCastleConfig({
+      clusterProvider: "existing",
+      infraRoles: structuredClone(DEFAULT_INFRA_ROLES),
+    }).roles;
     assert.deepEqual(roles, DEFAULT_INFRA_ROLES);
   });
 

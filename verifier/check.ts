@@ -28,6 +28,7 @@ interface Expectation {
 export function checkCastle(inputs: CastleInputs): PropertyResult[] {
   const engine = new PolicyEngine(inputs.policies, inputs.topology, {
     hostFirewall: inputs.hostFirewall,
+    routingMode: inputs.routingMode,
     auditMode: false,
   });
   const run = (property: string, expectations: Expectation[]): PropertyResult => {
@@ -164,9 +165,52 @@ export function checkCastle(inputs: CastleInputs): PropertyResult[] {
       ]),
     ),
   );
+  // What each infra role needs to do its job, from its role entry: the API server both ways, the nodes'
+  // ports it calls. Flows from the API server come from a control-plane node's host (or an external API
+  // server), so they meet the tunnel's remote-node identity (engine.ts, peer) as the real ones do.
+  const apiServers = [
+    ...(inputs.topology.kubeApiServerNodes ??
+      inputs.topology.nodes.filter((n) => n.role === "control-plane").map((n) => n.name)),
+    ...inputs.topology.externals.filter((x) => x.kubeApiServer).map((x) => x.id),
+  ];
   results.push(
     run(
-      "the lifelines of the node layer hold",
+      "every namespace of the cluster can work",
+      inputs.roles.flatMap((role) => {
+        const pod = `role:${role.name}`;
+        return [
+          ...(role.kubeApiServer
+            ? apiServers.map((a) => tcp(pod, a, PORT.KUBE_APISERVER, true))
+            : []),
+          ...(role.servesKubeApiServer
+            ? apiServers.flatMap((a) =>
+                role.servesKubeApiServer!.ports.map((p) => ({
+                  from: a,
+                  to: pod,
+                  protocol: (p.protocol === "ANY" ? "TCP" : p.protocol) as FlowProtocol,
+                  port: p.port,
+                  allowed: true,
+                })),
+              )
+            : []),
+          ...(role.nodePorts
+            ? nodes.flatMap((n) =>
+                role.nodePorts!.ports.map((p) => ({
+                  from: pod,
+                  to: n,
+                  protocol: (p.protocol === "ANY" ? "TCP" : p.protocol) as FlowProtocol,
+                  port: p.port,
+                  allowed: true,
+                })),
+              )
+            : []),
+        ];
+      }),
+    ),
+  );
+  results.push(
+    run(
+      "no lifeline is cut when enforced",
       LIFELINES.flatMap((l) => lifelineFlows(l, inputs.topology)).map((f) => ({
         from: f.from,
         to: f.to,

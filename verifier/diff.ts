@@ -69,6 +69,7 @@ function sideFlows(inputs: CastleInputs, points: ProbePoints, collapse: boolean)
   };
   const engine = new PolicyEngine(inputs.policies, topology, {
     hostFirewall: inputs.hostFirewall,
+    routingMode: inputs.routingMode,
     auditMode: false,
   });
   const classes = endpointClasses({ ...inputs, topology }, { collapse });

@@ -62,6 +62,7 @@ export function buildMatrix(
   const auditMode = opts.enforce ? false : inputs.auditMode;
   const engine = new PolicyEngine(inputs.policies, inputs.topology, {
     hostFirewall: inputs.hostFirewall,
+    routingMode: inputs.routingMode,
     auditMode,
   });
   const classes = endpointClasses(inputs, { collapse: opts.collapse });

@@ -26,6 +26,8 @@ export interface CastleInputs {
   roles: InfraRole[];
   /** Cilium's Helm value cluster.name, when the render sets it (the agent's default is "default"). */
   ciliumClusterName?: string;
+  /** Cilium's Helm value routingMode: "tunnel" unless the render sets "native" (the chart's default). */
+  routingMode: "tunnel" | "native";
 }
 
 export const isCiliumPolicy = (o: Obj): o is CiliumPolicyObject =>
@@ -52,6 +54,7 @@ export function fromObjects(objects: Obj[], source: string): CastleInputs {
     topology: castleTopology(model),
     auditMode: model.policyAuditMode,
     hostFirewall: ciliumValues(objects)?.hostFirewall?.enabled === true,
+    routingMode: ciliumValues(objects)?.routingMode === "native" ? "native" : "tunnel",
     ...(typeof ciliumValues(objects)?.cluster?.name === "string"
       ? { ciliumClusterName: ciliumValues(objects)!.cluster.name as string }
       : {}),

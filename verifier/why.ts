@@ -70,6 +70,7 @@ export function explain(
 ): { verdict: Verdict; text: string } {
   const engine = new PolicyEngine(inputs.policies, inputs.topology, {
     hostFirewall: inputs.hostFirewall,
+    routingMode: inputs.routingMode,
     auditMode: opts.enforce ? false : inputs.auditMode,
   });
   const known = new Set(knownEndpoints(inputs));

@@ -51,6 +51,9 @@ export interface InfraRole {
 /** Namespaces that exist before the castle: patched, never created or deleted by it. */
 export const PREEXISTING_NAMESPACES = ["kube-system"];
 
+/** Namespaces a kind cluster has from its first minute (its node image applies them), patched like kube-system. */
+export const KIND_NAMESPACES = ["local-path-storage"];
+
 /** kube-system runs cluster plumbing (CoreDNS upstreams, relay, operators) whose egress is not enumerable. */
 export const EGRESS_TO_ALL_NAMESPACES = ["kube-system"];
 
@@ -200,3 +203,23 @@ export function infraNamespaceLabels(roles: InfraRole[]): Map<string, Record<str
   for (const r of roles) Object.assign(labels.get(r.namespace)!, r.namespaceLabels ?? {});
   return labels;
 }
+
+/**
+ * What kind runs besides kubeadm's pods: the local-path provisioner behind its default StorageClass
+ * ("standard"). It watches PersistentVolumeClaims and creates PersistentVolumes through the API server, so
+ * once the castle's cluster-wide DNS rule turns egress default deny on for every pod, it needs its own way
+ * to the API server or no volume is ever provisioned.
+ */
+export const KIND_INFRA_ROLES: InfraRole[] = [
+  {
+    name: "local-path-provisioner",
+    namespace: "local-path-storage",
+    podLabels: { app: "local-path-provisioner" },
+    evidence:
+      "kind v0.33.0 pkg/build/nodeimage/const_storage.go: Deployment local-path-provisioner in namespace local-path-storage, pods labelled app: local-path-provisioner, service account local-path-provisioner-service-account",
+    kubeApiServer: {
+      name: "local-path-provisioner-to-kapi",
+      description: "Allow kind's local-path provisioner to reach KAPI (it watches PVCs and creates PVs)",
+    },
+  },
+];

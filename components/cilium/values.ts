@@ -7,7 +7,7 @@ import { deepMerge, HelmValues, isPlainValues } from "../../lib/helm/values";
 export interface CiliumValuesInput {
   config: Pick<
     CastleConfig,
-    "clusterProvider" | "policyAuditMode" | "ciliumDevices" | "ciliumValues" | "kindNodes"
+    "clusterName" | "clusterProvider" | "policyAuditMode" | "ciliumDevices" | "ciliumValues" | "kindNodes"
   >;
   /** Where agents reach the API server without kube-proxy; required for kind. */
   apiServer?: { host: string; port: number };
@@ -26,6 +26,16 @@ export function buildCiliumValues(input: CiliumValuesInput): HelmValues {
     // kind runs without kube-proxy (kubeProxyMode: none); Cilium's eBPF replacement serves Services,
     // and the host firewall docs recommend it.
     kubeProxyReplacement: true,
+    // The agent labels every pod's identity io.cilium.k8s.policy.cluster=<cluster.name> and scopes every
+    // peer selector of a policy to it (addClusterFilterByDefault, pkg/k8s/apis/cilium.io/utils/utils.go); unset it is
+    // "default". Named after the stack's cluster, so the castle model, the verifier and Hubble's labels all
+    // say the same cluster. The chart allows at most 32 characters (templates/validate.yaml).
+    cluster: { name: config.clusterName },
+    // The chart's default routing, written out because two things depend on it: the host firewall's VXLAN
+    // lifeline (8472/UDP between nodes), and what a pod sees of a host on another node (through the
+    // tunnel only reserved:remote-node, never kube-apiserver: bpf/lib/encap.h, __encap_with_nodeid).
+    routingMode: "tunnel",
+    tunnelProtocol: "vxlan",
     // Without kube-proxy the agent cannot use the kubernetes Service to find the API server: it needs
     // the real endpoint.
     ...(apiServer ? { k8sServiceHost: apiServer.host, k8sServicePort: apiServer.port } : {}),
@@ -48,6 +58,13 @@ export function buildCiliumValues(input: CiliumValuesInput): HelmValues {
   // Extra values from stack config win: an operator can tune the chart without a code change. The policy
   // pack still refuses a release that turns the host firewall off.
   return deepMerge(values, config.ciliumValues);
+}
+
+export type RoutingMode = "tunnel" | "native";
+
+/** The routing mode the values select: "native" only when set so (the chart's default is the tunnel). */
+export function routingModeOf(values: HelmValues): RoutingMode {
+  return values.routingMode === "native" ? "native" : "tunnel";
 }
 
 function totalNodes(n: { controlPlane: number; infra: number; workers: number }): number {

@@ -140,7 +140,9 @@ export function compareFlows(
     }
     return id;
   };
-  const peerOf = (id: string, observer: string | undefined): OracleFlow["peer"] => {
+  // A peer as the agent on the subject's node sees it: a host on another node arrives at a pod through
+  // the tunnel as reserved:remote-node only (engine.ts, peer); both sides are told that identity.
+  const peerOf = (id: string, observer: string | undefined, towardPod = false): OracleFlow["peer"] => {
     const e = engine.endpoint(id);
     if (e.kind === "world") {
       const ip = e.ips?.[0] ?? "203.0.113.10";
@@ -148,7 +150,7 @@ export function compareFlows(
       const name = Object.entries(subject.options?.fqdnMap ?? {}).find(([, ips]) => ips.includes(ip))?.[0];
       return name ? { ip, dnsName: name } : { ip };
     }
-    return { labels: asAgent(engine.identityLabels(id, observer)) };
+    return { labels: asAgent(engine.identityLabels(id, observer, towardPod)) };
   };
   const flows: OracleFlow[] = [];
   const meta: Omit<Comparison, "cilium" | "ciliumReason" | "ciliumRules">[] = [];
@@ -166,7 +168,10 @@ export function compareFlows(
     for (const direction of ["egress", "ingress"] as const) {
       const subjectId = subjectOf(direction === "egress" ? p.from : p.to);
       if (!subjectId) continue;
-      const peer = direction === "egress" ? peerOf(p.to, nodeOf(p.from)) : peerOf(p.from, nodeOf(p.to));
+      const peer =
+        direction === "egress"
+          ? peerOf(p.to, nodeOf(p.from))
+          : peerOf(p.from, nodeOf(p.to), engine.endpoint(p.to).kind === "pod");
       flows.push({
         subject: subjectId,
         direction,
@@ -246,5 +251,9 @@ export function compareStack(
   inputs: CastleInputs,
   oracle: (input: OracleInput) => OracleOutput,
 ): CompareResult {
-  return compareFlows(inputs, matrixProbes(inputs), oracle);
+  return compareFlows(
+    { ...inputs, options: { routingMode: inputs.routingMode } },
+    matrixProbes(inputs),
+    oracle,
+  );
 }

@@ -283,6 +283,14 @@ describe("policy pack: the defects the real engine would show (issue #8)", () =>
   it("from live outputs alone, the stack policies still give their verdicts", async () => {
     const noCp = editInputs(dev, policyNamed("host-cp"), "host-cp", (i) => i.spec.ingress.splice(0, 1));
     const vs = await run(noCp, "after-apply", { notAnalyzed: () => true });
+    assert.match(
+      show(vs),
+      /every namespace of the cluster can work: role:ingress-nginx → castle-control-plane 6443\/tcp is dropped/,
+    );
+    assert.match(
+      show(vs),
+      /no lifeline is cut when enforced: world → castle-control-plane 6443\/tcp is dropped/,
+    );
     assert.deepEqual(
       vs.map((v) => [v.policy, v.level, v.message.split(". Why:")[0].split(":")[0]]),
       [
@@ -291,6 +299,8 @@ describe("policy pack: the defects the real engine would show (issue #8)", () =>
           "mandatory",
           "The host policies no longer admit the Kubernetes API (6443/TCP) on control-plane nodes",
         ],
+        // Without 6443 the pods that call the API server stop working too, and the lifeline is cut.
+        ["castle-properties-hold", "mandatory", "Castle property broken"],
         ["castle-properties-hold", "mandatory", "Castle property broken"],
       ],
       show(vs),

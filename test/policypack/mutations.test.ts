@@ -27,7 +27,7 @@ interface Row {
 }
 
 const SSH = "only the jumphost reaches node SSH";
-const LIFELINES = "the lifelines of the node layer hold";
+const LIFELINES = "no lifeline is cut when enforced";
 const ITSELF = "every namespace reaches itself";
 const DNS = "every pod reaches DNS";
 const EXPOSED = "only the ingress role reaches exposed namespaces";

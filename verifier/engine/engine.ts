@@ -136,6 +136,7 @@ export class PolicyEngine {
       hostFirewall: opts.hostFirewall ?? true,
       allowLocalhost: opts.allowLocalhost ?? "always",
       policyCidrMatchMode: opts.policyCidrMatchMode ?? "",
+      routingMode: opts.routingMode ?? "tunnel",
     };
     this.clusterName = topology.clusterName ?? "default";
 
@@ -304,19 +305,29 @@ export class PolicyEngine {
     return this.ep(id).endpoint;
   }
 
-  /** The identity labels of an endpoint as the agent on `seenFromNode` sees it (default: its own node). */
-  identityLabels(id: string, seenFromNode?: string): string[] {
+  /**
+   * The identity labels of an endpoint as the agent on `seenFromNode` sees it (default: its own node);
+   * `towardPod` when it arrives at a pod there (a remote host arrives through the tunnel then).
+   */
+  identityLabels(id: string, seenFromNode?: string, towardPod = false): string[] {
     const e = this.ep(id);
-    return this.peer(e, seenFromNode ?? e.node).labels.toStrings();
+    return this.peer(e, seenFromNode ?? e.node, towardPod).labels.toStrings();
   }
 
   /**
    * Peer identity of `e` as seen by the agent on `observer` (pkg/ipcache/metadata.go resolveIdentity):
    * the node's own host is reserved:host (with its labels), any other node reserved:remote-node.
    */
-  private peer(e: Ep, observer: string | undefined): PeerId {
+  private peer(e: Ep, observer: string | undefined, towardPod = false): PeerId {
+    // In tunnel routing a host's packet to a pod on another node is encapsulated, and the sending node
+    // writes reserved:remote-node into the tunnel key for anything from its host (bpf/lib/encap.h,
+    // __encap_with_nodeid: "a packet originating from the local host is being considered as a packet from a
+    // remote node"); the receiving node takes the identity from the tunnel, not from the ipcache, so the
+    // kube-apiserver label never reaches the pod's policy. Host-to-host traffic is not encapsulated.
+    const viaTunnel =
+      towardPod && this.opts.routingMode === "tunnel" && e.kind === "host" && observer !== e.node;
     // Pods and world look the same from every node; only hosts depend on the observer.
-    const cacheKey = e.kind === "host" ? (observer ?? "") : "";
+    const cacheKey = e.kind === "host" ? `${observer ?? ""}${viaTunnel ? "|tunnel" : ""}` : "";
     const hit = e.peers.get(cacheKey);
     if (hit) return hit;
     let key: string;
@@ -332,8 +343,9 @@ export class PolicyEngine {
         text = `${e.text} (reserved:host)`;
       } else {
         // With policy-cidr-match-mode=nodes every remote node gets its own identity (CIDR labels).
-        labels = remoteNodeIdentityLabels(e.kubeApiServer);
-        key = this.opts.policyCidrMatchMode === "nodes" ? `remote:${e.id}` : `remote:${labels.id}`;
+        labels = remoteNodeIdentityLabels(viaTunnel ? false : e.kubeApiServer);
+        key =
+          this.opts.policyCidrMatchMode === "nodes" && !viaTunnel ? `remote:${e.id}` : `remote:${labels.id}`;
         text = `${e.text} (${labels.toStrings().join("+")})`;
       }
     } else {
@@ -534,7 +546,7 @@ export class PolicyEngine {
           : `no policy selects ${subjectEp.text} for ${dir}: default allow`;
       return outcome(enforced, true, NO_REFS, NO_REFS, enforcedBy, reason);
     }
-    const p = this.peer(peerEp, subjectEp.node);
+    const p = this.peer(peerEp, subjectEp.node, dir === "ingress" && subjectEp.kind === "pod");
     const l3 = this.l3(dp, p);
     const what = (): string => `${flowL4Text(flow)} ${dir === "egress" ? "to" : "from"} ${p.text}`;
 

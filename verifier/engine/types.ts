@@ -222,4 +222,9 @@ export interface EngineOptions {
   allowLocalhost?: "always" | "policy";
   /** --policy-cidr-match-mode; "nodes" lets CIDR selectors match node IPs. Default "" (they don't). */
   policyCidrMatchMode?: "" | "nodes";
+  /**
+   * The Helm value routingMode: "tunnel" (the chart's default: VXLAN or Geneve between nodes) or "native".
+   * In tunnel mode a host's traffic to a pod on another node carries reserved:remote-node only.
+   */
+  routingMode?: "tunnel" | "native";
 }

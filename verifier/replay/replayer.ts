@@ -69,6 +69,7 @@ export class Replayer {
     this.engine = new PolicyEngine(this.inputs.policies, topology, {
       auditMode: false,
       hostFirewall: this.inputs.hostFirewall ?? true,
+      routingMode: this.inputs.routingMode ?? "tunnel",
     });
     for (const p of this.endpoints.addedPods) this.engine.addPod(p, this.nodeNames);
   }

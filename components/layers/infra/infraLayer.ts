@@ -4,11 +4,16 @@ import { ClusterPlacement, inCluster } from "../../../lib/pulumi/inCluster";
 import { createPolicies } from "../policyResources";
 import { InfraRole, infraNamespaceLabels, PREEXISTING_NAMESPACES } from "../../../vocabulary/roles";
 import { buildInfraPolicies } from "./infraPolicies";
+import type { RoutingMode } from "../../cilium/values";
 
 export interface InfraLayerArgs {
   placement: ClusterPlacement;
   crdGate: pulumi.Resource;
   roles: InfraRole[];
+  /** Namespaces the cluster brings besides kube-system (kind's local-path-storage): patched, never created. */
+  preexistingNamespaces?: string[];
+  /** Cilium's routing mode: who the API server's calls arrive as (infraPolicies.ts, apiServerCallers). */
+  routingMode?: RoutingMode;
   /**
    * Whether the castle owns the infra namespaces (a cluster it creates). On an existing cluster they may
    * be there already, holding the controller's own install: server-side apply takes them over without
@@ -32,7 +37,7 @@ export class InfraLayer extends pulumi.ComponentResource {
     this.namespaces = new Map();
     this.namespacePatches = [];
     for (const [ns, labels] of infraNamespaceLabels(args.roles)) {
-      if (PREEXISTING_NAMESPACES.includes(ns)) {
+      if ([...PREEXISTING_NAMESPACES, ...(args.preexistingNamespaces ?? [])].includes(ns)) {
         if (Object.keys(labels).length > 0) {
           this.namespacePatches.push(
             new k8s.core.v1.NamespacePatch(
@@ -56,7 +61,7 @@ export class InfraLayer extends pulumi.ComponentResource {
         );
       }
     }
-    const specs = buildInfraPolicies(args.roles);
+    const specs = buildInfraPolicies(args.roles, args.routingMode ?? "tunnel");
     this.policies = createPolicies(this, name, specs, args.placement, args.crdGate, this.namespaces);
     this.registerOutputs({
       namespaces: [...this.namespaces.keys()],

@@ -12,13 +12,27 @@ import {
 import * as PORT from "../../../vocabulary/ports";
 import { EGRESS_TO_ALL_NAMESPACES, InfraRole, infraNamespaces, PortSpec } from "../../../vocabulary/roles";
 import { allowWithinNamespace } from "../user/namespacePolicies";
+import type { RoutingMode } from "../../cilium/values";
 
 export function portList(ports: PortSpec[]): CiliumPortProtocol[] {
   return ports.map((p) => ({ port: String(p.port), protocol: p.protocol }));
 }
 
+/**
+ * Who the API server's calls into a pod come from. Its packets leave a control-plane node's host; in tunnel
+ * routing a pod on another node sees them as reserved:remote-node only, since the sending node writes
+ * remote-node into the tunnel key for anything from its host (bpf/lib/encap.h, __encap_with_nodeid) and
+ * the receiving node takes the identity from the tunnel. kube-apiserver then matches only an API server
+ * outside the cluster (a managed control plane); remote-node admits the cluster's own, on the role's
+ * webhook or API port only. In native routing the receiving node looks the source up in the ipcache,
+ * where a control-plane node carries kube-apiserver.
+ */
+export function apiServerCallers(routing: RoutingMode): ("kube-apiserver" | "remote-node")[] {
+  return routing === "tunnel" ? ["kube-apiserver", "remote-node"] : ["kube-apiserver"];
+}
+
 /** The infrastructure layer: namespace-internal rules, the roles' rules, and Cilium's own health checks. */
-export function buildInfraPolicies(roles: InfraRole[]): CiliumPolicy[] {
+export function buildInfraPolicies(roles: InfraRole[], routing: RoutingMode = "tunnel"): CiliumPolicy[] {
   const policies: CiliumPolicy[] = [];
   for (const ns of infraNamespaces(roles)) {
     policies.push(allowWithinNamespace("infra", ns));
@@ -51,11 +65,11 @@ export function buildInfraPolicies(roles: InfraRole[]): CiliumPolicy[] {
       ],
     }),
   );
-  for (const role of roles) policies.push(...rolePolicies(role));
+  for (const role of roles) policies.push(...rolePolicies(role, routing));
   return policies;
 }
 
-export function rolePolicies(role: InfraRole): CiliumPolicy[] {
+export function rolePolicies(role: InfraRole, routing: RoutingMode = "tunnel"): CiliumPolicy[] {
   const out: CiliumPolicy[] = [];
   const self = { matchLabels: k8sLabels(role.podLabels) };
   const selfAnywhere = podsIn(role.namespace, role.podLabels);
@@ -108,7 +122,7 @@ export function rolePolicies(role: InfraRole): CiliumPolicy[] {
         endpointSelector: self,
         ingress: [
           {
-            fromEntities: ["kube-apiserver"],
+            fromEntities: apiServerCallers(routing),
             toPorts: [{ ports: portList(role.servesKubeApiServer.ports) }],
           },
         ],
