@@ -2494,6 +2494,99 @@ export const CASES: ConformanceCase[] = [
     expected: { verdict: "allowed", decidedBy: [], reason: "itself" },
   },
   {
+    id: "sem-port-octal",
+    source: "semantics",
+    description: 'port "0100" is octal to the agent (strconv.ParseUint base 0): port 64',
+    policies: [
+      cnp(
+        "backend-octal",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0100", protocol: TCP}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("frontend", "backend", 64),
+    expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-octal"] },
+  },
+  {
+    id: "sem-port-octal-not-decimal",
+    source: "semantics",
+    description: 'port "0100" does not open port 100',
+    policies: [
+      cnp(
+        "backend-octal",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0100", protocol: TCP}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("frontend", "backend", 100),
+    expected: { verdict: "denied", decidedBy: ["ingress"], enforcedBy: ["default/backend-octal"] },
+  },
+  {
+    id: "sem-port-zero-range-inside",
+    source: "semantics",
+    description: 'port "0" with endPort 1024 is the range 0-1024 (pkg/policy/portrange.go): 443 is in it',
+    policies: [
+      cnp(
+        "backend-low-ports",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0", endPort: 1024, protocol: TCP}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("frontend", "backend", 443),
+    expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-low-ports"] },
+  },
+  {
+    id: "sem-port-zero-range-outside",
+    source: "semantics",
+    description: 'port "0" with endPort 1024 is not every port: 8080 is outside it',
+    policies: [
+      cnp(
+        "backend-low-ports",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0", endPort: 1024, protocol: TCP}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("frontend", "backend", 8080),
+    expected: { verdict: "denied", decidedBy: ["ingress"], enforcedBy: ["default/backend-low-ports"] },
+  },
+  {
+    id: "sem-tunnel-apiserver-to-pod",
+    source: "semantics",
+    description:
+      "tunnel routing: the API server's host reaches a pod on another node as remote-node only (bpf/lib/encap.h), so fromEntities kube-apiserver does not admit it",
+    policies: [
+      cnp(
+        "backend-from-kapi",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEntities: [kube-apiserver]\n    toPorts: [{ports: [{port: "8443", protocol: TCP}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("cp", "backend", 8443),
+    expected: { verdict: "denied", decidedBy: ["ingress"], enforcedBy: ["default/backend-from-kapi"] },
+  },
+  {
+    id: "sem-native-apiserver-to-pod",
+    source: "semantics",
+    description:
+      "native routing: the receiving node looks the API server's node up in the ipcache: kube-apiserver",
+    policies: [
+      cnp(
+        "backend-from-kapi",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEntities: [kube-apiserver]\n    toPorts: [{ports: [{port: "8443", protocol: TCP}]}]`,
+      ),
+    ],
+    topology: T,
+    options: { routingMode: "native" },
+    flow: tcp("cp", "backend", 8443),
+    expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-from-kapi"] },
+  },
+  {
     id: "talk-host-all-ssh-jumphost",
     source: "talk",
     description: "host-all: SSH from the jumphost 10.1.101.110/32",

@@ -260,9 +260,9 @@ function compilePorts(rules: PortRule[], deny: boolean, ingress: boolean, hostPo
       if (isSvcName(rawPort)) {
         portName = rawPort.toLowerCase();
       } else {
-        if (!/^\d+$/.test(rawPort) || Number(rawPort) > 65535)
-          throw new PolicyInvalidError(`unable to parse port "${rawPort}"`);
-        port = Number(rawPort);
+        const parsed = parseUint16Base0(rawPort);
+        if (parsed === undefined) throw new PolicyInvalidError(`unable to parse port "${rawPort}"`);
+        port = parsed;
       }
       if (l7 && port === 0 && portName === undefined)
         throw new PolicyInvalidError("L7 rules can not be used when a port is 0");
@@ -283,6 +283,22 @@ function compilePorts(rules: PortRule[], deny: boolean, ingress: boolean, hostPo
     }
   }
   return out;
+}
+
+/**
+ * A port as the agent reads it: strconv.ParseUint(port, 0, 16) (pkg/policy/api/rule_validation.go,
+ * PortProtocol.sanitize; pkg/policy/l4.go createL4Filter). Base 0 means Go's literal syntax: a leading 0
+ * makes the rest octal ("0100" is 64), and underscores may separate digits. Prefixes with letters ("0x10")
+ * never get here: they are IANA service names (named ports).
+ */
+export function parseUint16Base0(text: string): number | undefined {
+  // Go's underscoreOK: underscores only between digits (or after the octal prefix "0").
+  if (!/^\d+(_\d+)*$/.test(text)) return undefined;
+  const digits = text.replace(/_/g, "");
+  const octal = digits.length > 1 && digits.startsWith("0");
+  if (octal && !/^[0-7]+$/.test(digits)) return undefined;
+  const n = octal ? parseInt(digits.slice(1), 8) : Number(digits);
+  return Number.isSafeInteger(n) && n <= 65535 ? n : undefined;
 }
 
 /** icmps: family IPv4 (default) -> ICMP, IPv6 -> ICMPv6; type by number or name (pkg/policy/api/icmp.go). */

@@ -773,9 +773,12 @@ function portMatches(pm: PortMatch, port: number | undefined, dst: Ep): boolean 
     const resolved = dst.namedPorts[pm.portName];
     return resolved !== undefined && resolved === port;
   }
+  // Port 0 with an endPort is the range 0..endPort, not every port: the L4Filter keeps Port 0 and EndPort
+  // (pkg/policy/l4.go createL4Filter) and the policy map gets the range (pkg/policy/portrange.go,
+  // PortRangeToMaskedPorts: only 0..0 and 0..65535 are the wildcard).
+  if (pm.endPort !== undefined) return port !== undefined && port >= pm.port && port <= pm.endPort;
   if (pm.port === 0) return true;
   if (port === undefined) return false;
-  if (pm.endPort !== undefined) return port >= pm.port && port <= pm.endPort;
   return port === pm.port;
 }
 
