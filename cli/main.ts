@@ -22,6 +22,7 @@ const lazy = {
   check: (): typeof import("../verifier/check") => require("../verifier/check"),
   replay: (): typeof import("../verifier/replay") => require("../verifier/replay"),
   diff: (): typeof import("../verifier/diff") => require("../verifier/diff"),
+  warnings: (): typeof import("../verifier/warnings") => require("../verifier/warnings"),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -73,7 +74,14 @@ function format(values: Values, allowed: string[], fallback: string): string {
   return f;
 }
 
-async function loadInputs(values: Values): Promise<CastleInputs> {
+/** The inputs of a command, with the refused policies and unmodelled fields told first, on stderr. */
+async function loadInputs(values: Values, io: Io): Promise<CastleInputs> {
+  const inputs = await readInputs(values);
+  for (const w of lazy.warnings().policyWarnings(inputs)) io.err(`castle: warning: ${w}\n`);
+  return inputs;
+}
+
+async function readInputs(values: Values): Promise<CastleInputs> {
   const objects = lazy.objects();
   if (values.stack !== undefined && values.render !== undefined)
     throw new UsageError("--stack and --render name two sources: give one");
@@ -118,7 +126,7 @@ ${SOURCE_HELP}
     run: async (values, _p, io) => {
       const f = format(values, ["table", "json", "html"], "table");
       const { buildMatrix, matrixTable } = lazy.matrix();
-      const m = buildMatrix(await loadInputs(values), { enforce: values.enforce === true });
+      const m = buildMatrix(await loadInputs(values, io), { enforce: values.enforce === true });
       let text: string;
       if (f === "json") text = JSON.stringify(m, null, 2) + "\n";
       else if (f === "html") text = lazy.html().matrixHtml(m);
@@ -149,7 +157,7 @@ ${ENDPOINTS}`,
       const missing = ["from", "to", "port"].filter((k) => typeof values[k] !== "string");
       if (missing.length) throw new UsageError(`why needs ${missing.map((m) => `--${m}`).join(", ")}`);
       const { explain } = lazy.why();
-      const inputs = await loadInputs(values);
+      const inputs = await loadInputs(values, io);
       io.out(
         explain(inputs, values.from as string, values.to as string, values.port as string, {
           enforce: values.enforce === true,
@@ -167,7 +175,7 @@ ${SOURCE_HELP}`,
     positionals: [0, 0],
     run: async (values, _p, io) => {
       const { checkCastle, formatCheck } = lazy.check();
-      const inputs = await loadInputs(values);
+      const inputs = await loadInputs(values, io);
       const results = checkCastle(inputs);
       io.out(formatCheck(results, inputs.source) + "\n");
       return results.every((r) => r.holds) ? 0 : 1;
@@ -187,7 +195,7 @@ Reads hubble observe -o json output (one flow per line), gzip-compressed or not.
     run: async (values, positionals, io) => {
       const f = format(values, ["table", "json", "markdown"], "table");
       const { checkReplayInput, formatReplay, replay } = lazy.replay();
-      const inputs = await loadInputs(values);
+      const inputs = await loadInputs(values, io);
       const file = positionals[0]!;
       const input = file === "-" ? io.stdin : fs.createReadStream(file);
       const report = await replay(input, inputs, {

@@ -583,6 +583,40 @@ export interface CompileResult {
   rules: CompiledRule[];
   /** Policies the agent would refuse, with the reason; they take no effect. */
   rejected: { ref: PolicyRef; reason: string }[];
+  /** Fields the engine does not evaluate, each with where it is: verdicts about those rules may be wrong. */
+  unmodelled: string[];
+}
+
+/**
+ * Peer and rule fields the engine reads past: Services (toServices needs the Service's endpoints), cloud
+ * groups (toGroups/fromGroups resolve through a cloud provider), mutual authentication (needs an auth
+ * entry Cilium's auth manager creates at runtime) and the requires fields. A rule carrying one is still
+ * evaluated on its other fields, and the user is told.
+ */
+const UNMODELLED_FIELDS = [
+  "toServices",
+  "toGroups",
+  "fromGroups",
+  "authentication",
+  "fromRequires",
+  "toRequires",
+];
+
+function unmodelledIn(ref: PolicyRef, specs: Rule[]): string[] {
+  const out: string[] = [];
+  specs.forEach((spec, i) => {
+    for (const section of ["ingress", "ingressDeny", "egress", "egressDeny"] as const) {
+      ((spec[section] ?? []) as Record<string, unknown>[]).forEach((r, j) => {
+        for (const f of UNMODELLED_FIELDS) {
+          if (r[f] !== undefined)
+            out.push(
+              `${refText(ref)} ${specs.length > 1 ? `specs[${i}].` : ""}${section}[${j}].${f} is not modelled by the engine: its verdicts read that rule without it`,
+            );
+        }
+      });
+    }
+  });
+  return out;
 }
 
 /**
@@ -592,6 +626,7 @@ export interface CompileResult {
 export function compilePolicies(policies: CiliumPolicyObject[], clusterName: string): CompileResult {
   const rules: CompiledRule[] = [];
   const rejected: CompileResult["rejected"] = [];
+  const unmodelled: string[] = [];
   for (const p of policies) {
     const ref = policyRef(p);
     try {
@@ -604,6 +639,7 @@ export function compilePolicies(policies: CiliumPolicyObject[], clusterName: str
       if (specs.length === 0) throw new PolicyInvalidError("the policy has neither spec nor specs");
       const compiled = specs.map((s, i) => compileRule(p, ref, s, i, clusterName));
       rules.push(...compiled);
+      unmodelled.push(...unmodelledIn(ref, specs));
     } catch (e) {
       if (e instanceof PolicyInvalidError || e instanceof SelectorError) {
         rejected.push({ ref, reason: e.message });
@@ -612,5 +648,5 @@ export function compilePolicies(policies: CiliumPolicyObject[], clusterName: str
       }
     }
   }
-  return { rules, rejected };
+  return { rules, rejected, unmodelled };
 }

@@ -142,7 +142,9 @@ export class PolicyEngine {
 
     const compiled = compilePolicies(policies, this.clusterName);
     this.rejected = compiled.rejected;
-    for (const r of compiled.rejected) this.warnings.push(`${refText(r.ref)} is refused: ${r.reason}`);
+    for (const r of compiled.rejected)
+      this.warnings.push(`${refText(r.ref)} is refused by the agent (it takes no effect): ${r.reason}`);
+    this.warnings.push(...compiled.unmodelled);
     for (const rule of compiled.rules) {
       if (rule.namespace === undefined) this.clusterwide.push(rule);
       else {
