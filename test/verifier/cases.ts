@@ -2587,6 +2587,22 @@ export const CASES: ConformanceCase[] = [
     expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-from-kapi"] },
   },
   {
+    id: "sem-from-requires-refused",
+    source: "semantics",
+    description:
+      "fromRequires is deprecated with maxItems 0 (pkg/policy/api/ingress.go): the API server refuses the policy, which then takes no effect",
+    policies: [
+      cnp(
+        "backend-requires",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    fromRequires: [{matchLabels: {env: prod}}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("frontend", "backend", 8080),
+    expected: { verdict: "allowed", decidedBy: [], rejected: ["default/backend-requires"] },
+  },
+  {
     id: "talk-host-all-ssh-jumphost",
     source: "talk",
     description: "host-all: SSH from the jumphost 10.1.101.110/32",

@@ -31,6 +31,9 @@ import { LAYER_LABEL } from "../../vocabulary/labels";
 
 export class PolicyInvalidError extends Error {}
 
+/** A policy the API server refuses before the agent sees it: the CRD schema does not allow it. */
+export class CrdSchemaError extends PolicyInvalidError {}
+
 /** A CIDR peer: the prefix and its exceptions (fromCIDRSet/toCIDRSet "except"). */
 export interface CidrPeer {
   cidr: Cidr;
@@ -534,6 +537,22 @@ function compileRule(
     throw new PolicyInvalidError("rule must have at least one of Ingress, IngressDeny, Egress, EgressDeny");
   }
 
+  // The requires fields are deprecated with `+kubebuilder:validation:MaxItems=0` (pkg/policy/api/ingress.go
+  // FromRequires, egress.go ToRequires, Cilium 1.19 and 1.20): the API server refuses any item.
+  for (const [section, field] of [
+    ["ingress", "fromRequires"],
+    ["ingressDeny", "fromRequires"],
+    ["egress", "toRequires"],
+    ["egressDeny", "toRequires"],
+  ] as const) {
+    ((spec[section] ?? []) as Record<string, unknown>[]).forEach((r, i) => {
+      if (len(r[field] as unknown[] | undefined) > 0)
+        throw new CrdSchemaError(
+          `${section}[${i}].${field} must have no items (deprecated since Cilium 1.19)`,
+        );
+    });
+  }
+
   let selector: EndpointSelector;
   try {
     selector = EndpointSelector.fromK8s(hasEs ? spec.endpointSelector : spec.nodeSelector);
@@ -581,8 +600,8 @@ function compileRule(
 
 export interface CompileResult {
   rules: CompiledRule[];
-  /** Policies the agent would refuse, with the reason; they take no effect. */
-  rejected: { ref: PolicyRef; reason: string }[];
+  /** Policies the API server or the agent would refuse, with the reason; they take no effect. */
+  rejected: { ref: PolicyRef; reason: string; by: "api-server" | "agent" }[];
   /** Fields the engine does not evaluate, each with where it is: verdicts about those rules may be wrong. */
   unmodelled: string[];
 }
@@ -590,7 +609,7 @@ export interface CompileResult {
 /**
  * Peer and rule fields the engine reads past: Services (toServices needs the Service's endpoints), cloud
  * groups (toGroups/fromGroups resolve through a cloud provider), mutual authentication (needs an auth
- * entry Cilium's auth manager creates at runtime) and the requires fields. A rule carrying one is still
+ * entry Cilium's auth manager creates at runtime). A rule carrying one is still
  * evaluated on its other fields, and the user is told.
  */
 const UNMODELLED_FIELDS = [
@@ -642,7 +661,7 @@ export function compilePolicies(policies: CiliumPolicyObject[], clusterName: str
       unmodelled.push(...unmodelledIn(ref, specs));
     } catch (e) {
       if (e instanceof PolicyInvalidError || e instanceof SelectorError) {
-        rejected.push({ ref, reason: e.message });
+        rejected.push({ ref, reason: e.message, by: e instanceof CrdSchemaError ? "api-server" : "agent" });
       } else {
         throw e;
       }

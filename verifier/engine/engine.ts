@@ -116,7 +116,7 @@ const MAX_L3_CACHE = 2_000_000;
 
 export class PolicyEngine {
   /** Policies the agent would refuse, with the reason (they take no effect). */
-  readonly rejected: { ref: PolicyRef; reason: string }[];
+  readonly rejected: { ref: PolicyRef; reason: string; by: "api-server" | "agent" }[];
   /** Human-readable problems found while loading (rejected policies, topology oddities). */
   readonly warnings: string[] = [];
 
@@ -143,7 +143,9 @@ export class PolicyEngine {
     const compiled = compilePolicies(policies, this.clusterName);
     this.rejected = compiled.rejected;
     for (const r of compiled.rejected)
-      this.warnings.push(`${refText(r.ref)} is refused by the agent (it takes no effect): ${r.reason}`);
+      this.warnings.push(
+        `${refText(r.ref)} is refused by ${r.by === "api-server" ? "the API server (CRD schema)" : "the agent"} (it takes no effect): ${r.reason}`,
+      );
     this.warnings.push(...compiled.unmodelled);
     for (const rule of compiled.rules) {
       if (rule.namespace === undefined) this.clusterwide.push(rule);
