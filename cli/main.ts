@@ -140,9 +140,13 @@ ${SOURCE_HELP}
   },
   why: {
     summary: "why one flow is allowed or dropped, policy by policy",
-    usage: `castle why (--stack <name> | --render <dir>) --from <endpoint> --to <endpoint> --port <n>[/tcp|udp] [--enforce]
+    usage: `castle why (--stack <name> | --render <dir>) --from <endpoint> --to <endpoint> --port <port> [--enforce]
 
 ${SOURCE_HELP}
+  --port <port>       <n>[/tcp|udp|sctp], or icmp/<type>[/<code>] and icmpv6/<type> (a number or a
+                      name such as EchoRequest; policies match the type only)
+  --dns-name <fqdn>   the name the client resolved before connecting (for toFQDNs rules)
+  --dns-query <name>  the name a DNS query on this flow asks (for DNS rules, through the proxy)
   --enforce           evaluate as if policy audit mode were off
 ${ENDPOINTS}`,
     options: {
@@ -150,6 +154,8 @@ ${ENDPOINTS}`,
       from: { type: "string" },
       to: { type: "string" },
       port: { type: "string" },
+      "dns-name": { type: "string" },
+      "dns-query": { type: "string" },
       enforce: { type: "boolean" },
     },
     positionals: [0, 0],
@@ -161,6 +167,8 @@ ${ENDPOINTS}`,
       io.out(
         explain(inputs, values.from as string, values.to as string, values.port as string, {
           enforce: values.enforce === true,
+          ...(typeof values["dns-name"] === "string" ? { dnsName: values["dns-name"] } : {}),
+          ...(typeof values["dns-query"] === "string" ? { dnsQuery: values["dns-query"] } : {}),
         }).text + "\n",
       );
       return 0;

@@ -1,18 +1,32 @@
 // One verdict with its explanation: which direction decided, which policies allowed, denied or switched
 // default deny on.
 
-import { DirectionResult, Flow, FlowProtocol, PolicyEngine, PolicyRef, Verdict } from "./engine";
+import { DirectionResult, Flow, FlowProtocol, icmpTypeOf, PolicyEngine, PolicyRef, Verdict } from "./engine";
 import type { CastleInputs } from "./objects";
 
-/** `53/udp`, `443` (TCP), `icmp/8`. */
-export function parsePort(text: string): Pick<Flow, "protocol" | "port" | "icmpType"> {
-  const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/i.exec(text) ?? /^(icmp|icmpv6)\/(\d+)$/i.exec(text);
-  if (!m) throw new Error(`--port ${text}: expected <port>[/tcp|udp|sctp] or icmp/<type>, e.g. 53/udp`);
-  if (/^icmp/i.test(m[1]))
-    return {
-      protocol: (m[1].toLowerCase() === "icmp" ? "ICMP" : "ICMPv6") as FlowProtocol,
-      icmpType: Number(m[2]),
-    };
+/**
+ * `53/udp`, `443` (TCP), `icmp/8`, `icmp/EchoRequest`, `icmp/3/4` (type 3, code 4), `icmpv6/128`.
+ * Cilium's icmps rules match the type only (pkg/policy/api/icmp.go ICMPField): a code is shown, never
+ * judged.
+ */
+export function parsePort(
+  text: string,
+): Pick<Flow, "protocol" | "port" | "icmpType"> & { icmpCode?: number } {
+  const icmp = /^(icmp|icmpv6)\/([A-Za-z0-9]+)(?:\/(\d+))?$/i.exec(text);
+  if (icmp) {
+    const protocol: "ICMP" | "ICMPv6" = icmp[1]!.toLowerCase() === "icmp" ? "ICMP" : "ICMPv6";
+    const icmpType = icmpTypeOf(protocol, icmp[2]!);
+    if (icmpType === undefined)
+      throw new Error(
+        `--port ${text}: ${icmp[2]} is not an ICMP type (0-255, or a name such as EchoRequest, DestinationUnreachable)`,
+      );
+    const code = icmp[3] === undefined ? undefined : Number(icmp[3]);
+    if (code !== undefined && code > 255) throw new Error(`--port ${text}: an ICMP code is 0-255`);
+    return { protocol, icmpType, ...(code !== undefined ? { icmpCode: code } : {}) };
+  }
+  const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/i.exec(text);
+  if (!m)
+    throw new Error(`--port ${text}: expected <port>[/tcp|udp|sctp] or icmp/<type>[/<code>], e.g. 53/udp`);
   const port = Number(m[1]);
   if (port < 1 || port > 65535) throw new Error(`--port ${text}: port out of range`);
   return { protocol: (m[2] ?? "tcp").toUpperCase() as FlowProtocol, port };
@@ -66,7 +80,7 @@ export function explain(
   from: string,
   to: string,
   port: string,
-  opts: { enforce?: boolean } = {},
+  opts: { enforce?: boolean; dnsName?: string; dnsQuery?: string } = {},
 ): { verdict: Verdict; text: string } {
   const engine = new PolicyEngine(inputs.policies, inputs.topology, {
     hostFirewall: inputs.hostFirewall,
@@ -82,16 +96,22 @@ export function explain(
     if (!known.has(n) && !engine.has(id))
       throw new Error(`${flag} ${n}: unknown endpoint; known: ${[...known].sort().join(", ")}`);
   }
+  const { icmpCode, ...l4 } = parsePort(port);
   const flow: Flow = {
     from: resolveEndpoint(inputs, from, "from"),
     to: resolveEndpoint(inputs, to, "to"),
-    ...parsePort(port),
+    ...l4,
+    // The name the client resolved (toFQDNs peers) and the name a DNS query asks (DNS rules).
+    ...(opts.dnsName !== undefined ? { dnsName: opts.dnsName } : {}),
+    ...(opts.dnsQuery !== undefined ? { dnsQuery: opts.dnsQuery } : {}),
   };
   const v = engine.evaluate(flow);
   const what =
-    flow.port !== undefined
+    (flow.port !== undefined
       ? `${flow.port}/${flow.protocol.toLowerCase()}`
-      : `${flow.protocol.toLowerCase()} type ${flow.icmpType}`;
+      : `${flow.protocol.toLowerCase()} type ${flow.icmpType}${icmpCode !== undefined ? ` code ${icmpCode} (policies match the type only)` : ""}`) +
+    (flow.dnsName !== undefined ? ` to ${flow.dnsName}` : "") +
+    (flow.dnsQuery !== undefined ? ` asking DNS for ${flow.dnsQuery}` : "");
   const text = [
     `${flow.from} → ${flow.to} ${what}: ${v.verdict.toUpperCase()}${v.decidedBy.length ? ` (decided at ${v.decidedBy.join(" and ")})` : ""}${v.proxied ? `, through the ${v.proxied} proxy` : ""}`,
     ...(inputs.auditMode && !opts.enforce

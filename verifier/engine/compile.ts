@@ -304,6 +304,15 @@ export function parseUint16Base0(text: string): number | undefined {
   return Number.isSafeInteger(n) && n <= 65535 ? n : undefined;
 }
 
+/**
+ * An ICMP type as a policy may name it: a number up to 255 or one of Cilium's names (EchoRequest, ...;
+ * pkg/policy/api/icmp.go). Undefined when it is neither.
+ */
+export function icmpTypeOf(protocol: "ICMP" | "ICMPv6", text: string): number | undefined {
+  if (/^\d+$/.test(text)) return Number(text) <= 255 ? Number(text) : undefined;
+  return (protocol === "ICMPv6" ? ICMP6 : ICMP4)[text];
+}
+
 /** icmps: family IPv4 (default) -> ICMP, IPv6 -> ICMPv6; type by number or name (pkg/policy/api/icmp.go). */
 function compileIcmps(rules: ICMPRule[]): IcmpMatch[] {
   const out: IcmpMatch[] = [];

@@ -19,4 +19,4 @@ export {
   worldIdentityLabels,
 } from "./labels";
 export { FqdnMatcher, patternToRegExp, toFqdn } from "./fqdn";
-export { compilePolicies, policyRef } from "./compile";
+export { compilePolicies, icmpTypeOf, policyRef } from "./compile";
