@@ -5,7 +5,9 @@
 //   4. the castle command's start: `castle --help`, `castle why --render <dir>` and `castle why --stack dev`
 //      with a warm render cache, each as a ratio to `node -e 0` in the same run (best of 5);
 //   5. the real engine's `pulumi preview`, with the policy pack, of the dev stack and of a 1,000-namespace
-//      stack (when the real tier's tools are built: scripts/tools.sh build).
+//      stack (when the real tier's tools are built: scripts/tools.sh build);
+//   6. the engine beside Cilium's own policy code (the oracle, scripts/tools.sh build cilium-oracle-1.19)
+//      on the same flows: the dev stack's full matrix, and 10,000 random flows over 1,000 namespaces.
 
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -16,6 +18,16 @@ import { parseCastleConfig } from "../config/castleConfig";
 import { readStackFile, recordCastle, renderedObjects, withProjectDefaults } from "../render/render";
 import { fromObjects, fromStack } from "../cli/sources";
 import { buildMatrix } from "../verifier/matrix";
+import type { CastleInputs } from "../verifier/objects";
+import {
+  compareFlows,
+  matrixProbes,
+  OracleInput,
+  OracleOutput,
+  ProbeFlow,
+  runOracle,
+} from "./conformance/compare";
+import { randomFlows, rng } from "./conformance/random";
 import { readLines, replay } from "../verifier/replay";
 import { writeFlowFile } from "./benchFlows";
 import { chartMirrorDir, toolsBin, Workspace } from "./real/workspace";
@@ -195,13 +207,75 @@ async function cliStart(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The engine and Cilium's policy code on the same directional verdicts (compareFlows asks both). The
+ * engine's part is timed with an oracle that answers at once; the oracle's is the rest of a real run,
+ * its process start, JSON and policy repository included. Best of 3 each.
+ */
+async function engineBesideOracle(): Promise<void> {
+  const built = spawnSync("bash", [path.join(__dirname, "tools.sh"), "build", "cilium-oracle-1.19"], {
+    encoding: "utf8",
+  });
+  if (built.status !== 0) {
+    console.log(
+      "engine beside Cilium: skipped (the oracle does not build here: scripts/tools.sh build cilium-oracle-1.19)",
+    );
+    return;
+  }
+  const bin = built.stdout.trim();
+  const instant = (input: OracleInput): OracleOutput => ({
+    cilium: "none",
+    refused: [],
+    results: input.flows.map(() => ({ verdict: "allowed", reason: "" })),
+  });
+  const real = (input: OracleInput): OracleOutput => runOracle(bin, "1.19", input);
+  const best = async (f: () => unknown): Promise<number> => {
+    let t = Infinity;
+    for (let i = 0; i < 3; i++) t = Math.min(t, (await timed(async () => f()))[1]);
+    return t;
+  };
+  const dev = await fromStack("dev");
+  const big = fromObjects(
+    renderedObjects(
+      await recordCastle(
+        parseCastleConfig(
+          withProjectDefaults({
+            ...readStackFile("dev"),
+            userNamespaces: Array.from({ length: 1000 }, (_, i) => ({
+              name: `team-${i}`,
+              exposed: i % 2 === 0,
+            })),
+          }),
+        ),
+        "bench",
+      ),
+    ),
+    "1,000 namespaces",
+  );
+  const cases: [string, CastleInputs, ProbeFlow[]][] = [
+    ["dev stack, full matrix", dev, matrixProbes(dev)],
+    ["1,000 namespaces, 10,000 random flows", big, randomFlows(rng(1), big.topology, 10_000)],
+  ];
+  console.log("engine beside Cilium 1.19's policy code (same directional verdicts, best of 3)");
+  for (const [what, inputs, probes] of cases) {
+    const subject = { ...inputs, options: { routingMode: inputs.routingMode } };
+    const engineOnly = await best(() => compareFlows(subject, probes, instant));
+    const both = await best(() => compareFlows(subject, probes, real));
+    const oracle = Math.max(both - engineOnly, 0);
+    const r = compareFlows(subject, probes, real);
+    console.log(
+      `  ${what}: ${fmt(r.compared)} verdicts, engine ${fmt(engineOnly * 1000)} ms, Cilium ${fmt(oracle * 1000)} ms, ratio Cilium/engine ${fmt(oracle / engineOnly, 1)}x (${r.disagreements.length} disagree)`,
+    );
+  }
+}
+
 async function mainBench(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-bench-"));
   try {
     console.log(
       `cilium-castle benchmark on ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, node ${process.version}\n`,
     );
-    // npm run bench -- [section...]: replay, matrix, memory, cli, preview (all by default).
+    // npm run bench -- [section...]: replay, matrix, memory, cli, preview, oracle (all by default).
     const only = process.argv.slice(2);
     const sections: [string, () => Promise<void> | void][] = [
       ["replay", () => replayThroughput(dir)],
@@ -209,6 +283,7 @@ async function mainBench(): Promise<void> {
       ["memory", () => replayMemory(dir)],
       ["cli", () => cliStart(dir)],
       ["preview", () => realPreview()],
+      ["oracle", () => engineBesideOracle()],
     ];
     for (const [, run] of sections.filter(([n]) => only.length === 0 || only.includes(n))) {
       await run();

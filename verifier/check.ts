@@ -29,6 +29,7 @@ export function checkCastle(inputs: CastleInputs): PropertyResult[] {
   const engine = new PolicyEngine(inputs.policies, inputs.topology, {
     hostFirewall: inputs.hostFirewall,
     routingMode: inputs.routingMode,
+    ciliumVersion: inputs.ciliumVersion,
     auditMode: false,
   });
   const run = (property: string, expectations: Expectation[]): PropertyResult => {
@@ -179,9 +180,7 @@ export function checkCastle(inputs: CastleInputs): PropertyResult[] {
       inputs.roles.flatMap((role) => {
         const pod = `role:${role.name}`;
         return [
-          ...(role.kubeApiServer
-            ? apiServers.map((a) => tcp(pod, a, PORT.KUBE_APISERVER, true))
-            : []),
+          ...(role.kubeApiServer ? apiServers.map((a) => tcp(pod, a, PORT.KUBE_APISERVER, true)) : []),
           ...(role.servesKubeApiServer
             ? apiServers.flatMap((a) =>
                 role.servesKubeApiServer!.ports.map((p) => ({

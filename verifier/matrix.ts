@@ -63,6 +63,7 @@ export function buildMatrix(
   const engine = new PolicyEngine(inputs.policies, inputs.topology, {
     hostFirewall: inputs.hostFirewall,
     routingMode: inputs.routingMode,
+    ciliumVersion: inputs.ciliumVersion,
     auditMode,
   });
   const classes = endpointClasses(inputs, { collapse: opts.collapse });

@@ -8,7 +8,7 @@ import * as YAML from "yaml";
 import { CCNP_KIND, CNP_KIND } from "../lib/cilium/policy";
 import { modelFromObjects } from "../config/model";
 import { castleTopology } from "./topology";
-import type { CiliumPolicyObject, Topology } from "./engine";
+import type { CiliumPolicyObject, CiliumVersion, Topology } from "./engine";
 import type { InfraRole } from "../vocabulary/roles";
 import type { Untyped as Obj } from "../lib/untyped";
 
@@ -28,16 +28,29 @@ export interface CastleInputs {
   ciliumClusterName?: string;
   /** Cilium's Helm value routingMode: "tunnel" unless the render sets "native" (the chart's default). */
   routingMode: "tunnel" | "native";
+  /** Whose semantics apply where Cilium's minors differ: the Cilium release's chart version. */
+  ciliumVersion: CiliumVersion;
+}
+
+/** 1.20 and later read as 1.20, anything older as 1.19: the two minors the engine knows. */
+export function ciliumVersionOf(chartVersion: unknown): CiliumVersion {
+  const m = /^v?(\d+)\.(\d+)/.exec(String(chartVersion ?? ""));
+  return m && (Number(m[1]) > 1 || Number(m[2]) >= 20) ? "1.20" : "1.19";
 }
 
 export const isCiliumPolicy = (o: Obj): o is CiliumPolicyObject =>
   o?.apiVersion === "cilium.io/v2" && (o.kind === CNP_KIND || o.kind === CCNP_KIND);
 
-/** The Cilium chart's values, from the render's `helm/kube-system/cilium.values.yaml` object. */
-function ciliumValues(objects: Obj[]): Obj | undefined {
+/** The Cilium release, from the render's `helm/kube-system/cilium.values.yaml` object. */
+function ciliumRelease(objects: Obj[]): Obj | undefined {
   return objects.find(
     (o) => o.values && isCiliumRelease({ name: o.release, namespace: o.namespace, chart: o.chart }),
-  )?.values;
+  );
+}
+
+/** The Cilium chart's values. */
+function ciliumValues(objects: Obj[]): Obj | undefined {
+  return ciliumRelease(objects)?.values;
 }
 
 /** The castle's inputs from its Kubernetes objects (policies, Namespaces, the castle-model ConfigMap). */
@@ -55,6 +68,7 @@ export function fromObjects(objects: Obj[], source: string): CastleInputs {
     auditMode: model.policyAuditMode,
     hostFirewall: ciliumValues(objects)?.hostFirewall?.enabled === true,
     routingMode: ciliumValues(objects)?.routingMode === "native" ? "native" : "tunnel",
+    ciliumVersion: ciliumVersionOf(ciliumRelease(objects)?.version),
     ...(typeof ciliumValues(objects)?.cluster?.name === "string"
       ? { ciliumClusterName: ciliumValues(objects)!.cluster.name as string }
       : {}),

@@ -9,5 +9,6 @@ export function policyWarnings(inputs: CastleInputs): string[] {
   return new PolicyEngine(inputs.policies, inputs.topology, {
     hostFirewall: inputs.hostFirewall,
     routingMode: inputs.routingMode,
+    ciliumVersion: inputs.ciliumVersion,
   }).warnings;
 }

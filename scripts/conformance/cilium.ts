@@ -51,7 +51,11 @@ async function main(): Promise<number> {
       throw new Error(`--random ${values.random}: expected a number of policy sets`);
     let failed = false;
     for (const version of versions) {
-      const r = randomRun(inputs, (input) => runOracle(bin, version, input), { sets, flowsPerSet: 20, seed });
+      const r = randomRun({ ...inputs, ciliumVersion: version }, (input) => runOracle(bin, version, input), {
+        sets,
+        flowsPerSet: 20,
+        seed,
+      });
       failed ||= r.findings.length > 0;
       const lines = [
         `${sets} random policy sets over ${inputs.source}'s vocabulary (seed ${seed}) against Cilium ${version}:`,
@@ -71,7 +75,8 @@ async function main(): Promise<number> {
     return failed ? 1 : 0;
   }
   for (const version of versions) {
-    const r = compareStack(inputs, (input) => runOracle(bin, version, input));
+    // The engine reads the stack with the semantics of the Cilium it is compared with.
+    const r = compareStack({ ...inputs, ciliumVersion: version }, (input) => runOracle(bin, version, input));
     failed ||= r.disagreements.length > 0;
     if (values.json) {
       process.stdout.write(JSON.stringify({ version, ...r }, null, 2) + "\n");
@@ -79,7 +84,10 @@ async function main(): Promise<number> {
     }
     const lines = [
       `${inputs.source} against Cilium ${r.cilium} (cluster name ${ciliumClusterName(inputs)}), as enforced:`,
-      `${r.compared.toLocaleString("en-US")} flows compared, ${r.disagreements.length} disagree`,
+      `${r.compared.toLocaleString("en-US")} flows compared, ${r.disagreements.length} disagree` +
+        (r.explained.length
+          ? `, ${r.explained.length} decided by the datapath (${[...new Set(r.explained.map((e) => e.effect))].join(", ")}: datapathEffects.ts)`
+          : ""),
     ];
     if (r.refused.length)
       lines.push(`Cilium refuses: ${r.refused.map((x) => `${x.policy} (${x.reason})`).join("; ")}`);

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { CiliumPolicyObject, EngineOptions, Flow, PolicyEngine, Topology } from "../../verifier/engine";
 import type { CastleInputs } from "../../verifier/objects";
 import { classPairs, endpointClasses } from "../../verifier/probes";
+import { DATAPATH_EFFECTS } from "./datapathEffects";
 
 export interface OracleFlow {
   subject: string;
@@ -79,6 +80,11 @@ export interface ProbeFlow {
 export interface CompareResult {
   compared: number;
   disagreements: Comparison[];
+  /**
+   * Flows the engine says the datapath decided (DirectionResult.datapathEffect) and Cilium's policy code,
+   * which cannot see the datapath, answers otherwise: each with its effect of datapathEffects.ts.
+   */
+  explained: (Comparison & { effect: string })[];
   refused: OracleOutput["refused"];
   engineRefused: string[];
   cilium: string;
@@ -94,6 +100,9 @@ export function compareFlows(
     topology: Topology;
     hostFirewall: boolean;
     ciliumClusterName?: string;
+    /** The stack's (CastleInputs); they win over the same keys of `options`. */
+    routingMode?: EngineOptions["routingMode"];
+    ciliumVersion?: EngineOptions["ciliumVersion"];
     options?: EngineOptions;
   },
   probes: ProbeFlow[],
@@ -101,6 +110,8 @@ export function compareFlows(
 ): CompareResult {
   const engine = new PolicyEngine(subject.policies, subject.topology, {
     ...(subject.options ?? {}),
+    ...(subject.routingMode ? { routingMode: subject.routingMode } : {}),
+    ...(subject.ciliumVersion ? { ciliumVersion: subject.ciliumVersion } : {}),
     hostFirewall: subject.hostFirewall,
     auditMode: false,
   });
@@ -153,7 +164,7 @@ export function compareFlows(
     return { labels: asAgent(engine.identityLabels(id, observer, towardPod)) };
   };
   const flows: OracleFlow[] = [];
-  const meta: Omit<Comparison, "cilium" | "ciliumReason" | "ciliumRules">[] = [];
+  const meta: (Omit<Comparison, "cilium" | "ciliumReason" | "ciliumRules"> & { effect?: string })[] = [];
   for (const p of probes) {
     const v = engine.evaluate({
       from: p.from,
@@ -187,6 +198,7 @@ export function compareFlows(
         direction,
         engine: d.allowed ? "allowed" : "denied",
         engineReason: d.reason,
+        ...(d.datapathEffect ? { effect: d.datapathEffect } : {}),
       });
     }
   }
@@ -215,14 +227,18 @@ export function compareFlows(
     out = out ?? o;
   }
   const disagreements: Comparison[] = [];
+  const explained: CompareResult["explained"] = [];
   results.forEach((r, i) => {
-    const m = meta[i]!;
-    if (r.verdict !== m.engine)
-      disagreements.push({ ...m, cilium: r.verdict, ciliumReason: r.reason, ciliumRules: r.rules ?? [] });
+    const { effect, ...m } = meta[i]!;
+    if (r.verdict === m.engine) return;
+    const c = { ...m, cilium: r.verdict, ciliumReason: r.reason, ciliumRules: r.rules ?? [] };
+    if (effect && DATAPATH_EFFECTS.some((e) => e.id === effect)) explained.push({ ...c, effect });
+    else disagreements.push(c);
   });
   return {
     compared: flows.length,
     disagreements,
+    explained,
     refused: out?.refused ?? [],
     engineRefused: engine.rejected.map(
       (x) => `${x.ref.kind} ${x.ref.namespace ? `${x.ref.namespace}/` : ""}${x.ref.name}: ${x.reason}`,
@@ -251,9 +267,5 @@ export function compareStack(
   inputs: CastleInputs,
   oracle: (input: OracleInput) => OracleOutput,
 ): CompareResult {
-  return compareFlows(
-    { ...inputs, options: { routingMode: inputs.routingMode } },
-    matrixProbes(inputs),
-    oracle,
-  );
+  return compareFlows(inputs, matrixProbes(inputs), oracle);
 }

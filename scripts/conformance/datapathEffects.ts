@@ -4,6 +4,8 @@
 // and the real tier.
 
 export interface DatapathEffect {
+  /** The effect's id, as the engine marks a verdict it models (DirectionResult.datapathEffect), if it does. */
+  id?: string;
   /** The conformance case (test/verifier/cases.ts) whose disagreement it explains. */
   caseId: string;
   direction: "ingress" | "egress";
@@ -15,6 +17,7 @@ export interface DatapathEffect {
 
 export const DATAPATH_EFFECTS: DatapathEffect[] = [
   {
+    id: "self-traffic",
     caseId: "sem-self-traffic",
     direction: "ingress",
     why: "a pod's traffic to itself (its own IP or 127.0.0.1) goes over the pod's loopback device and never passes Cilium's BPF programs, so no policy judges it; the oracle only asks the policy map",
@@ -26,5 +29,28 @@ export const DATAPATH_EFFECTS: DatapathEffect[] = [
     why: "with policy-cidr-match-mode=nodes the agent gives node addresses CIDR labels, so fromCIDR selects nodes; the oracle is given peers by identity and knows no node addresses",
     reference:
       "pkg/ipcache/metadata.go (resolveLabels: CIDR labels for node IPs when the mode includes nodes)",
+  },
+  {
+    id: "encap-prohibited",
+    caseId: "sem-encap-prohibited",
+    direction: "egress",
+    why: "in tunnel routing a pod's UDP to the tunnel port (VXLAN 8472) is dropped before the policy lookup, so audit mode and allow rules cannot let it through; the oracle only asks the policy map",
+    reference:
+      "bpf/lib/policy.h (policy_can_egress: `if (src_id != HOST_ID && is_encap(dport, proto)) return DROP_ENCAP_PROHIBITED`)",
+  },
+];
+
+/**
+ * Datapath effects the engine models in the identities both sides are told, so they never show as a
+ * disagreement: the conformance case checks the engine's side, the oracle the policy verdict for it.
+ */
+export const MODELLED_IN_IDENTITIES: DatapathEffect[] = [
+  {
+    id: "tunnel-source-identity",
+    caseId: "sem-tunnel-apiserver-to-pod",
+    direction: "ingress",
+    why: "in tunnel routing a host's packet to a pod on another node is encapsulated with reserved:remote-node as its source identity, and the receiving node takes the identity from the tunnel, not the ipcache: kube-apiserver never reaches the pod's policy",
+    reference:
+      "bpf/lib/encap.h (__encap_with_nodeid: `if (seclabel == HOST_ID) seclabel = LOCAL_NODE_ID`); the engine's peer identity (verifier/engine/engine.ts, peer)",
   },
 ];

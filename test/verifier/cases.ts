@@ -2554,6 +2554,23 @@ export const CASES: ConformanceCase[] = [
     expected: { verdict: "denied", decidedBy: ["ingress"], enforcedBy: ["default/backend-low-ports"] },
   },
   {
+    id: "sem-port-zero-range-1.20",
+    source: "semantics",
+    description:
+      'Cilium 1.20: port "0" with endPort 1024 is every port (pkg/policy/l4.go keysForRange keeps one wildcard key)',
+    policies: [
+      cnp(
+        "backend-low-ports",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0", endPort: 1024, protocol: TCP}]}]`,
+      ),
+    ],
+    topology: T,
+    options: { ciliumVersion: "1.20" },
+    flow: tcp("frontend", "backend", 8080),
+    expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-low-ports"] },
+  },
+  {
     id: "sem-tunnel-apiserver-to-pod",
     source: "semantics",
     description:
@@ -2601,6 +2618,17 @@ export const CASES: ConformanceCase[] = [
     topology: T,
     flow: tcp("frontend", "backend", 8080),
     expected: { verdict: "allowed", decidedBy: [], rejected: ["default/backend-requires"] },
+  },
+  {
+    id: "sem-encap-prohibited",
+    source: "semantics",
+    description:
+      "tunnel routing: a pod's UDP to the VXLAN port is dropped before any policy, even in audit mode (DROP_ENCAP_PROHIBITED)",
+    policies: [],
+    topology: T,
+    options: { auditMode: true },
+    flow: { from: "frontend", to: "w1", protocol: "UDP", port: 8472 },
+    expected: { verdict: "denied", decidedBy: ["egress"], reason: "DROP_ENCAP_PROHIBITED" },
   },
   {
     id: "talk-host-all-ssh-jumphost",

@@ -28,6 +28,7 @@ import {
   UNLABELLED_LAYER,
 } from "./types";
 import { LAYER_LABEL } from "../../vocabulary/labels";
+import type { CiliumVersion } from "./types";
 
 export class PolicyInvalidError extends Error {}
 
@@ -242,7 +243,13 @@ function compileL7(pr: PortRule): L7 | undefined {
  * mergeEgress: `if p.Protocol.IsAny()` -> ProtoTCP, ProtoUDP, ProtoSCTP). Port "0" means all ports.
  * Validation follows pkg/policy/api/rule_validation.go PortRule.Validate / PortProtocol.Validate.
  */
-function compilePorts(rules: PortRule[], deny: boolean, ingress: boolean, hostPolicy: boolean): PortMatch[] {
+function compilePorts(
+  rules: PortRule[],
+  deny: boolean,
+  ingress: boolean,
+  hostPolicy: boolean,
+  ciliumVersion: CiliumVersion,
+): PortMatch[] {
   const out: PortMatch[] = [];
   for (const pr of rules) {
     const l7 = deny ? undefined : compileL7(pr);
@@ -272,7 +279,12 @@ function compilePorts(rules: PortRule[], deny: boolean, ingress: boolean, hostPo
       if (l7 && l7.kind !== "dns" && proto !== "TCP") {
         throw new PolicyInvalidError(`L7 rules can only apply to TCP (not ${proto}) except for DNS rules`);
       }
-      const endPort = pp.endPort !== undefined && pp.endPort > port ? pp.endPort : undefined;
+      // Port 0 with an endPort: the range 0..endPort in 1.19 (pkg/policy/portrange.go), every port in 1.20,
+      // whose keysForRange (pkg/policy/l4.go) keeps one wildcard key when the port is 0.
+      const endPort =
+        pp.endPort !== undefined && pp.endPort > port && !(port === 0 && ciliumVersion === "1.20")
+          ? pp.endPort
+          : undefined;
       if (l7?.kind === "dns" && endPort !== undefined)
         throw new PolicyInvalidError("DNS rules do not support port ranges");
       const protos: FlowProtocol[] = proto === "ANY" ? ["TCP", "UDP", "SCTP"] : [proto];
@@ -388,6 +400,8 @@ interface CompileContext {
   clusterName: string;
   subjectMatchesInit: boolean;
   hostPolicy: boolean;
+  /** The Cilium minor whose semantics apply where versions differ (EngineOptions.ciliumVersion). */
+  ciliumVersion: CiliumVersion;
 }
 
 function compileEntry(
@@ -492,7 +506,7 @@ function compileEntry(
       "the ICMPs block may only be present without ToPorts. Define a separate rule to use ToPorts",
     );
   }
-  const ports = compilePorts(toPorts ?? [], deny, direction === "ingress", ctx.hostPolicy);
+  const ports = compilePorts(toPorts ?? [], deny, direction === "ingress", ctx.hostPolicy, ctx.ciliumVersion);
   const icmps = compileIcmps(icmpRules ?? []);
   const hasL4 = (toPorts?.length ?? 0) > 0 || (icmpRules?.length ?? 0) > 0;
   const peerCount = peers.selectors.length + peers.cidrs.length + peers.fqdns.length;
@@ -526,6 +540,7 @@ function compileRule(
   spec: Rule,
   index: number,
   clusterName: string,
+  ciliumVersion: CiliumVersion,
 ): CompiledRule {
   const isCnp = p.kind === "CiliumNetworkPolicy";
   const namespace = isCnp ? (ref.namespace as string) : undefined;
@@ -591,7 +606,13 @@ function compileRule(
     ingress: [],
     egress: [],
   };
-  const ctx: CompileContext = { namespace, clusterName, subjectMatchesInit, hostPolicy: hasNs };
+  const ctx: CompileContext = {
+    namespace,
+    clusterName,
+    subjectMatchesInit,
+    hostPolicy: hasNs,
+    ciliumVersion,
+  };
   const sections: [CompiledEntry["section"], (IngressRule | EgressRule)[] | undefined][] = [
     ["ingress", spec.ingress],
     ["ingressDeny", spec.ingressDeny],
@@ -651,7 +672,11 @@ function unmodelledIn(ref: PolicyRef, specs: Rule[]): string[] {
  * Compiles every policy. Like the agent, an invalid policy is refused as a whole (its status shows the
  * error and none of its rules are imported).
  */
-export function compilePolicies(policies: CiliumPolicyObject[], clusterName: string): CompileResult {
+export function compilePolicies(
+  policies: CiliumPolicyObject[],
+  clusterName: string,
+  ciliumVersion: CiliumVersion = "1.19",
+): CompileResult {
   const rules: CompiledRule[] = [];
   const rejected: CompileResult["rejected"] = [];
   const unmodelled: string[] = [];
@@ -665,7 +690,7 @@ export function compilePolicies(policies: CiliumPolicyObject[], clusterName: str
       if (p.spec) specs.push(p.spec);
       if (Array.isArray(p.specs)) specs.push(...p.specs);
       if (specs.length === 0) throw new PolicyInvalidError("the policy has neither spec nor specs");
-      const compiled = specs.map((s, i) => compileRule(p, ref, s, i, clusterName));
+      const compiled = specs.map((s, i) => compileRule(p, ref, s, i, clusterName, ciliumVersion));
       rules.push(...compiled);
       unmodelled.push(...unmodelledIn(ref, specs));
     } catch (e) {

@@ -137,10 +137,12 @@ export class PolicyEngine {
       allowLocalhost: opts.allowLocalhost ?? "always",
       policyCidrMatchMode: opts.policyCidrMatchMode ?? "",
       routingMode: opts.routingMode ?? "tunnel",
+      tunnelPort: opts.tunnelPort ?? VXLAN_PORT,
+      ciliumVersion: opts.ciliumVersion ?? "1.19",
     };
     this.clusterName = topology.clusterName ?? "default";
 
-    const compiled = compilePolicies(policies, this.clusterName);
+    const compiled = compilePolicies(policies, this.clusterName, opts.ciliumVersion ?? "1.19");
     this.rejected = compiled.rejected;
     for (const r of compiled.rejected)
       this.warnings.push(
@@ -699,6 +701,7 @@ export class PolicyEngine {
         deniedBy: NO_REFS,
         enforcedBy: o.result.enforcedBy,
         reason: `${src.text} talking to itself (loopback / service hairpin) is not subject to policy`,
+        datapathEffect: "self-traffic",
       });
       return { verdict: "allowed", decidedBy: [], egress: self(egress), ingress: self(ingress) };
     }
@@ -715,6 +718,27 @@ export class PolicyEngine {
           "reply of a tracked connection: conntrack lets it through, only the initiating direction is judged",
       });
       return { verdict: "allowed", decidedBy: [], egress: reply(egress), ingress: reply(ingress) };
+    }
+
+    // In tunnel routing no pod may send to the tunnel port: policy_can_egress (bpf/lib/policy.h) returns
+    // DROP_ENCAP_PROHIBITED for UDP to TUNNEL_PORT from any source but the host, before the policy lookup,
+    // so audit mode does not let it through either.
+    if (
+      this.opts.routingMode === "tunnel" &&
+      src.kind === "pod" &&
+      flow.protocol === "UDP" &&
+      flow.port === this.opts.tunnelPort
+    ) {
+      const encap: DirectionResult = {
+        enforced: egress.result.enforced,
+        allowed: false,
+        allowedBy: NO_REFS,
+        deniedBy: NO_REFS,
+        enforcedBy: egress.result.enforcedBy,
+        reason: `a pod may not send to the tunnel port ${this.opts.tunnelPort}/udp in tunnel routing: Cilium drops it before any policy, even in audit mode (DROP_ENCAP_PROHIBITED)`,
+        datapathEffect: "encap-prohibited",
+      };
+      return { verdict: "denied", decidedBy: ["egress"], egress: encap, ingress: ingress.result };
     }
 
     const audit = this.opts.auditMode;
@@ -743,6 +767,9 @@ export class PolicyEngine {
     return v;
   }
 }
+
+/** Cilium's VXLAN port (the chart's default tunnel protocol; Geneve uses 6081). */
+const VXLAN_PORT = 8472;
 
 /** Shared, frozen empty list for results that name no policy. */
 const NO_REFS: PolicyRef[] = Object.freeze([]) as unknown as PolicyRef[];

@@ -200,6 +200,11 @@ export interface DirectionResult {
   /** The policies that switched default deny on. */
   enforcedBy: PolicyRef[];
   reason: string;
+  /**
+   * Set when the datapath decided, not the policy repository (scripts/conformance/datapathEffects.ts):
+   * "self-traffic", "encap-prohibited".
+   */
+  datapathEffect?: string;
 }
 
 export interface Verdict {
@@ -211,7 +216,12 @@ export interface Verdict {
   proxied?: "dns" | "http";
 }
 
+/** The Cilium minors whose semantics the engine knows; 1.19 unless a stack's ciliumVersion says 1.20. */
+export type CiliumVersion = "1.19" | "1.20";
+
 export interface EngineOptions {
+  /** Where Cilium's versions differ (port 0 with an endPort), whose semantics apply. Default "1.19". */
+  ciliumVersion?: CiliumVersion;
   /** Cilium's policy audit mode: would-be drops are reported as AUDIT and let through. */
   auditMode?: boolean;
   /** Known DNS answers: FQDN -> IPs, as the DNS proxy would have learnt them (for toFQDNs). */
@@ -227,4 +237,6 @@ export interface EngineOptions {
    * In tunnel mode a host's traffic to a pod on another node carries reserved:remote-node only.
    */
   routingMode?: "tunnel" | "native";
+  /** The tunnel's UDP port in tunnel routing (VXLAN 8472, the castle's; Geneve 6081). */
+  tunnelPort?: number;
 }
