@@ -147,3 +147,36 @@ for (const version of ["1.19", "1.20"] as const) {
     });
   });
 }
+
+// The command a user runs (and CI, through this tier): both Cilium versions, the dev stack's matrix and 500
+// random policy sets, each version's own line.
+describe("real tier: npm run conformance:cilium", () => {
+  for (const args of [
+    ["--stack", "dev"],
+    ["--stack", "dev", "--random", "500"],
+  ]) {
+    it(`${args.join(" ")}: every flow agrees, for 1.19 and 1.20`, () => {
+      const r = spawnSync("npm", ["run", "-s", "conformance:cilium", "--", ...args], {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+      });
+      console.log(
+        r.stdout
+          .split("\n")
+          .filter((l) => /flows compared/.test(l))
+          .map((l) => `      ${l}`)
+          .join("\n"),
+      );
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      const counts = [...r.stdout.matchAll(/([\d,]+) flows compared, (\d+) disagree/g)].map((m) => [
+        Number(m[1]!.replace(/,/g, "")),
+        Number(m[2]),
+      ]);
+      assert.equal(counts.length, 2, r.stdout);
+      for (const [compared, disagree] of counts) {
+        assert.equal(disagree, 0);
+        if (args.includes("--random")) assert.ok(compared! >= 10_000, `${compared} flows`);
+      }
+    });
+  }
+});
