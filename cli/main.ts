@@ -23,6 +23,8 @@ const lazy = {
   replay: (): typeof import("../verifier/replay") => require("../verifier/replay"),
   diff: (): typeof import("../verifier/diff") => require("../verifier/diff"),
   warnings: (): typeof import("../verifier/warnings") => require("../verifier/warnings"),
+  crdSchema: (): typeof import("../verifier/crdSchema") => require("../verifier/crdSchema"),
+  schemaCache: (): typeof import("./schemaCache") => require("./schemaCache"),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -76,8 +78,14 @@ function format(values: Values, allowed: string[], fallback: string): string {
 
 /** The inputs of a command, with the refused policies and unmodelled fields told first, on stderr. */
 async function loadInputs(values: Values, io: Io): Promise<CastleInputs> {
-  const inputs = await readInputs(values);
-  for (const w of lazy.warnings().policyWarnings(inputs)) io.err(`castle: warning: ${w}\n`);
+  const read = await readInputs(values);
+  // What the API server refuses never reaches the cluster: left out of every verdict, and said.
+  const schema = await lazy
+    .crdSchema()
+    .withoutSchemaRefusals(read.policies, lazy.schemaCache().cachedSchemaErrors());
+  const inputs = { ...read, policies: schema.policies };
+  for (const w of [...schema.warnings, ...lazy.warnings().policyWarnings(inputs)])
+    io.err(`castle: warning: ${w}\n`);
   return inputs;
 }
 

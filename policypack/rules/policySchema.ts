@@ -2,27 +2,8 @@
 
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { checkCiliumPolicy } from "../../verifier/engine/checkCiliumRule";
-import { CNP_KIND } from "../../lib/cilium/policy";
-import { isCiliumPolicyType, Obj, policyId, rulesOf, violation } from "../lib";
-
-/** The CRD schema as Cilium ships it, through @kubernetes-models/cilium (ESM-only: loaded with import()). */
-export async function crdModelErrors(props: Obj): Promise<string[]> {
-  // The models' constructors take their own typed shape; the props are checked by validate() below.
-  const model =
-    props.kind === CNP_KIND
-      ? await import("@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy").then(
-          ({ CiliumNetworkPolicy: M }) => new M(props as ConstructorParameters<typeof M>[0]),
-        )
-      : await import("@kubernetes-models/cilium/cilium.io/v2/CiliumClusterwideNetworkPolicy").then(
-          ({ CiliumClusterwideNetworkPolicy: M }) => new M(props as ConstructorParameters<typeof M>[0]),
-        );
-  try {
-    model.validate();
-    return [];
-  } catch (e) {
-    return [String((e as Error).message)];
-  }
-}
+import { crdSchemaErrors } from "../../verifier/crdSchema";
+import { isCiliumPolicyType, policyId, rulesOf, violation } from "../lib";
 
 export const policySchema: ResourceValidationPolicy = {
   name: "cilium-policy-schema",
@@ -32,7 +13,7 @@ export const policySchema: ResourceValidationPolicy = {
   validateResource: async (args, report) => {
     if (!isCiliumPolicyType(args.type)) return;
     const id = policyId(args.props);
-    for (const e of await crdModelErrors(args.props)) {
+    for (const e of await crdSchemaErrors(args.props)) {
       report(
         violation(
           `${id} does not pass the Cilium CRD schema: ${e}`,

@@ -59,6 +59,63 @@ describe("castle: refused policies and unmodelled fields are told first", functi
     assert.ok(r.err.startsWith(`${REFUSED}\n${UNMODELLED}\n`), r.err);
   });
 
+  it("what the CRD schema refuses is refused by the API server, and left out of every verdict", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-schema-"));
+    const policy = (name: string, ingress: string, selector = "{}") =>
+      `apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: ${name}, namespace: demo-shop}\nspec:\n  description: ${name}\n  endpointSelector: ${selector}\n  ingress:\n  - ${ingress}\n`;
+    // The issue's examples: each a policy the API server never stores.
+    const file = path.join(dir, "refused.yaml");
+    fs.writeFileSync(
+      file,
+      [
+        policy("world-ipv4", "fromEntities: [world-ipv4]"),
+        policy("lower-tcp", `toPorts: [{ports: [{port: "80", protocol: tcp}]}]`),
+        policy("unquoted", "toPorts: [{ports: [{port: 80, protocol: TCP}]}]"),
+        policy("icmp-typo", "icmps: [{fields: [{type: EchoRequst}]}]"),
+        policy("bad-label", "{}", `{matchLabels: {app: "not a value!"}}`),
+      ].join("---\n"),
+    );
+    for (const cache of ["on", "off"]) {
+      process.env.CASTLE_RENDER_CACHE = cache;
+      try {
+        const r = await castle(
+          "why",
+          "--stack",
+          "dev",
+          "--policies",
+          file,
+          "--from",
+          "world",
+          "--to",
+          "pod:demo-shop/web",
+          "--port",
+          "80",
+        );
+        const lines = r.err.trim().split("\n");
+        assert.equal(lines.length, 5, r.err);
+        for (const [name, why] of [
+          ["world-ipv4", /fromEntities\/0 must be equal to one of the allowed values/],
+          ["lower-tcp", /protocol must be equal to one of the allowed values/],
+          ["unquoted", /port must be string/],
+          ["icmp-typo", /type must match pattern/],
+          ["bad-label", /matchLabels\/app must match pattern/],
+        ] as const) {
+          const line = lines.find((l) =>
+            l.startsWith(
+              `castle: warning: CNP demo-shop/${name} is refused by the API server (CRD schema) (it takes no effect): `,
+            ),
+          );
+          assert.ok(line, `${name}: ${r.err}`);
+          assert.match(line, why);
+        }
+        // None of them is stored, so nothing selects demo-shop's web pod: default allow.
+        assert.match(r.out, /^world → pod:demo-shop\/web 80\/tcp: ALLOWED/, r.out);
+      } finally {
+        delete process.env.CASTLE_RENDER_CACHE;
+      }
+    }
+  });
+
   it("the dev stack's own policies give no warning", async () => {
     const r = await castle("check", "--stack", "dev");
     assert.equal(r.err, "");

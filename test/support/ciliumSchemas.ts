@@ -49,4 +49,4 @@ export function crdSchemaErrors(obj: { kind: string }): string[] {
 }
 
 /** Errors of @kubernetes-models/cilium's validate(): the policy pack's own check. */
-export { crdModelErrors as modelErrors } from "../../policypack/rules/policySchema";
+export { crdSchemaErrors as modelErrors } from "../../verifier/crdSchema";
