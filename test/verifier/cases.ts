@@ -2571,6 +2571,38 @@ export const CASES: ConformanceCase[] = [
     expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-low-ports"] },
   },
   {
+    id: "sem-icmp-type-out-of-range",
+    source: "semantics",
+    description:
+      "an ICMP type above 255 does not refuse the policy (ICMPField.PortProtocol keeps it as written): it matches no packet, and default deny holds",
+    policies: [
+      cnp(
+        "backend-icmp-300",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    icmps: [{fields: [{type: 300}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: { from: "frontend", to: "backend", protocol: "ICMP", icmpType: 8 },
+    expected: { verdict: "denied", decidedBy: ["ingress"], enforcedBy: ["default/backend-icmp-300"] },
+  },
+  {
+    id: "sem-icmp-type-unknown-name",
+    source: "semantics",
+    description:
+      "an ICMP type name the family does not have refuses the policy (ICMPField.UnmarshalJSON), so it switches nothing on",
+    policies: [
+      cnp(
+        "backend-icmp-typo",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    icmps: [{fields: [{type: EchoRequst}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: { from: "frontend", to: "backend", protocol: "ICMP", icmpType: 8 },
+    expected: { verdict: "allowed", decidedBy: [], rejected: ["default/backend-icmp-typo"] },
+  },
+  {
     id: "sem-tunnel-apiserver-to-pod",
     source: "semantics",
     description:

@@ -334,13 +334,18 @@ function compileIcmps(rules: ICMPRule[]): IcmpMatch[] {
       if (family !== "IPv4" && family !== "IPv6")
         throw new PolicyInvalidError(`wrong family: ${String(family)}`);
       const names = family === "IPv6" ? ICMP6 : ICMP4;
+      // ICMPField.PortProtocol (pkg/policy/api/icmp.go) turns the type into an L4 "port": a name becomes its
+      // code, a number stays as written and the policy is accepted; above 255 it matches no ICMP packet, but
+      // the rule still switches default deny on. (The CRD schema refuses it at the API server first:
+      // verifier/crdSchema.ts.)
       let type: number;
       if (typeof f.type === "number" || /^\d+$/.test(String(f.type))) {
         type = Number(f.type);
-        if (type > 255) throw new PolicyInvalidError(`ICMP type ${f.type} is not an 8-bit code`);
+        if (type > 65535) throw new PolicyInvalidError(`unable to parse port "${String(f.type)}"`);
       } else if (Object.prototype.hasOwnProperty.call(names, String(f.type))) {
         type = names[String(f.type)];
       } else {
+        // ICMPField.UnmarshalJSON: a name must be one of the family's (the policy fails to parse).
         throw new PolicyInvalidError(`ICMP type ${String(f.type)} not found in ${family}`);
       }
       out.push({ protocol: family === "IPv6" ? "ICMPv6" : "ICMP", type });
