@@ -30,6 +30,7 @@ import {
   isPlainObject,
   Problems,
   RFC1123_LABEL,
+  RFC1123_SUBDOMAIN,
   rmCommand,
   setCommand,
   typeName,
@@ -220,6 +221,33 @@ function parseRole(p: Problems, key: string, v: unknown): InfraRole | undefined 
   if (np) role.nodePorts = np;
   const nl = parseLabels(p, `${key}.namespaceLabels`, v.namespaceLabels, false);
   if (nl) role.namespaceLabels = nl;
+  if (v.serviceAccount !== undefined) {
+    if (typeof v.serviceAccount !== "string" || !RFC1123_SUBDOMAIN.test(v.serviceAccount))
+      p.add(`${key}.serviceAccount`, v.serviceAccount, `not a service account name`, `e.g. "traefik"`);
+    else role.serviceAccount = v.serviceAccount;
+  }
+  if (v.containerPorts !== undefined) {
+    const cp = v.containerPorts;
+    const ok =
+      isPlainObject(cp) &&
+      Object.entries(cp).every(
+        ([n, port]) =>
+          /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) &&
+          n.length <= 15 &&
+          /[a-z]/.test(n) &&
+          Number.isInteger(port) &&
+          (port as number) >= 1 &&
+          (port as number) <= 65535,
+      );
+    if (!ok)
+      p.add(
+        `${key}.containerPorts`,
+        cp,
+        `expected a map of port name (an IANA service name: lower-case, at most 15 characters) to port number`,
+        `e.g. {"websecure": 8443}`,
+      );
+    else role.containerPorts = cp as Record<string, number>;
+  }
   return p.list.length === before ? role : undefined;
 }
 
@@ -227,7 +255,12 @@ function parseRole(p: Problems, key: string, v: unknown): InfraRole | undefined 
  * Effective roles: defaults (and, on kind, kind's own provisioner), the ingress override, then `infraRoles`
  * (a role with a default's name replaces it).
  */
-export function parseInfraRoles(p: Problems, rawRoles: unknown, rawIngress: unknown, kind = false): InfraRole[] {
+export function parseInfraRoles(
+  p: Problems,
+  rawRoles: unknown,
+  rawIngress: unknown,
+  kind = false,
+): InfraRole[] {
   let roles = [...DEFAULT_INFRA_ROLES, ...(kind ? KIND_INFRA_ROLES : [])].map((r) => ({ ...r }));
   const ingress = fromJsonText(rawIngress);
   if (ingress !== undefined) {

@@ -25,7 +25,7 @@ import {
 import { DEMO_CHART_REFS } from "../lib/helm/charts";
 import type { KindNodes } from "../vocabulary/nodes";
 import type { InfraRole } from "../vocabulary/roles";
-import { RFC1123_LABEL } from "./validate";
+import { RFC1123_LABEL, RFC1123_SUBDOMAIN } from "./validate";
 
 // kind v0.33.0 lists this image (with its digest) in its release notes; Cilium 1.19 is tested on
 // Kubernetes 1.32-1.35. 1.35 node images need a cgroup v2 host: on cgroup v1, set kindNodeImage to
@@ -132,6 +132,21 @@ export const InfraRoleSchema = Type.Object(
     reachesLabelledNamespaces: Type.Optional(ReachesLabelledNamespacesSchema),
     nodePorts: Type.Optional(PolicyWithPortsSchema),
     namespaceLabels: Type.Optional(Labels("labels the role's namespace must carry")),
+    serviceAccount: Type.Optional(
+      Type.String({
+        pattern: RFC1123_SUBDOMAIN.source,
+        description: "the service account the chart runs the pods as (policies may select it)",
+      }),
+    ),
+    containerPorts: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 15 }),
+        Type.Integer({ minimum: 1, maximum: 65535 }),
+        {
+          description: "the pods' named container ports, so named ports in policies resolve",
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

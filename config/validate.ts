@@ -3,6 +3,8 @@
 export const PROJECT = "cilium-castle";
 
 export const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A Kubernetes object name such as a ServiceAccount's: dot-separated RFC 1123 labels. */
+export const RFC1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export const SECRET_MASK = "[secret]";
 

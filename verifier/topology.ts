@@ -59,6 +59,9 @@ export function castleTopology(config: ConfigForTopology): Topology {
       // Infra components run on the infra nodes; kube-system's on the workers.
       node: role.namespace === "kube-system" ? firstOf("worker") : firstOf("infra"),
       ips: [`10.244.1.${10 + pods.length}`],
+      // As the charts create them: the identity carries the service account, named ports resolve.
+      ...(role.serviceAccount ? { serviceAccount: role.serviceAccount } : {}),
+      ...(role.containerPorts ? { namedPorts: role.containerPorts } : {}),
     });
   });
   config.userNamespaces.forEach((ns, i) => {

@@ -46,6 +46,10 @@ export interface InfraRole {
   nodePorts?: PolicyName & { ports: PortSpec[] };
   /** Labels the role's namespace must carry, e.g. `metrics: "true"` so that Prometheus scrapes it. */
   namespaceLabels?: Record<string, string>;
+  /** The service account the chart runs the pods as: their identity carries it, policies may select it. */
+  serviceAccount?: string;
+  /** The pods' named container ports, so a policy's named port ("webhook") resolves as on the cluster. */
+  containerPorts?: Record<string, number>;
 }
 
 /** Namespaces that exist before the castle: patched, never created or deleted by it. */
@@ -71,6 +75,9 @@ export const DEFAULT_INFRA_ROLES: InfraRole[] = [
     podLabels: { "io.kubernetes.pod.namespace": "kube-system", "k8s-app": "kube-dns" },
     evidence:
       "kubeadm's CoreDNS Deployment labels its pods k8s-app: kube-dns (kubernetes/kubernetes cmd/kubeadm/app/phases/addons/dns/manifests.go); kind uses kubeadm",
+    // kubeadm's CoreDNS Deployment (cmd/kubeadm/app/phases/addons/dns/manifests.go).
+    serviceAccount: "coredns",
+    containerPorts: { dns: 53, "dns-tcp": 53, metrics: 9153 },
     servesAll: {
       name: "allow-to-coredns",
       description: "Allow ingress to coredns from everywhere",
@@ -90,6 +97,8 @@ export const DEFAULT_INFRA_ROLES: InfraRole[] = [
     podLabels: { "app.kubernetes.io/name": "hubble-relay" },
     evidence:
       "cilium chart install/kubernetes/cilium/templates/hubble-relay/deployment.yaml: pods carry k8s-app: hubble-relay and app.kubernetes.io/name: hubble-relay",
+    // cilium chart values.yaml serviceAccounts.relay.name.
+    serviceAccount: "hubble-relay",
     nodePorts: {
       name: "hubble-relay-to-nodes",
       description: "Allow hubble-relay to reach the Hubble peer service of every agent",
@@ -102,6 +111,10 @@ export const DEFAULT_INFRA_ROLES: InfraRole[] = [
     podLabels: { "app.kubernetes.io/name": "ingress-nginx" },
     evidence:
       "ingress-nginx chart 4.15.1 templates/_helpers.tpl selectorLabels: app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/instance: <release>, plus app.kubernetes.io/component: controller on the controller Deployment",
+    // Chart 4.15.1: the release's service account, controller.containerPort {http: 80, https: 443} and
+    // the admission webhook's port (controller.admissionWebhooks.port).
+    serviceAccount: "ingress-nginx",
+    containerPorts: { http: 80, https: 443, webhook: 8443 },
     kubeApiServer: {
       name: "nginx-ingress-to-kapi",
       description: "Allow Nginx ingress controller to reach KAPI",
@@ -158,6 +171,9 @@ export const DEFAULT_INFRA_ROLES: InfraRole[] = [
     podLabels: { "app.kubernetes.io/name": "metrics-server" },
     evidence:
       "kubernetes-sigs metrics-server chart 3.13.0 templates/_helpers.tpl selectorLabels: app.kubernetes.io/name: metrics-server, app.kubernetes.io/instance: <release>",
+    // Chart 3.13.0: serviceAccount metrics-server, container port "https" on containerPort 10250.
+    serviceAccount: "metrics-server",
+    containerPorts: { https: 10250 },
     kubeApiServer: { name: "metrics-server-to-kapi", description: "Allow metrics-server to access KAPI" },
     servesKubeApiServer: {
       name: "kapi-to-metrics-server",
@@ -217,6 +233,7 @@ export const KIND_INFRA_ROLES: InfraRole[] = [
     podLabels: { app: "local-path-provisioner" },
     evidence:
       "kind v0.33.0 pkg/build/nodeimage/const_storage.go: Deployment local-path-provisioner in namespace local-path-storage, pods labelled app: local-path-provisioner, service account local-path-provisioner-service-account",
+    serviceAccount: "local-path-provisioner-service-account",
     kubeApiServer: {
       name: "local-path-provisioner-to-kapi",
       description: "Allow kind's local-path provisioner to reach KAPI (it watches PVCs and creates PVs)",
