@@ -249,7 +249,7 @@ async function engineBesideOracle(): Promise<void> {
         ),
         "bench",
       ),
-    ),
+    ).map((o) => o.object),
     "1,000 namespaces",
   );
   const cases: [string, CastleInputs, ProbeFlow[]][] = [
