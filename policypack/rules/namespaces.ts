@@ -16,6 +16,7 @@ import {
   violation,
 } from "../lib";
 import { stackPolicyOverInputs, unseen } from "../stackView";
+import { namespaceKeysOf } from "../../verifier/engine/selectors";
 import { NAMESPACE_NAME_LABEL, USER_NAMESPACE_LABELS } from "../../vocabulary/labels";
 
 const ALLOW_WITHIN = "allow-within-namespace";
@@ -82,17 +83,6 @@ export const namespacesReachable = stackPolicyOverInputs({
     }
   },
 });
-
-const NAMESPACE_SELECTOR_KEY =
-  /^((k8s|any):)?(io\.cilium\.k8s\.namespace\.labels\.|io\.kubernetes\.pod\.namespace$)/;
-
-function crossNamespaceSelectors(sel: Obj | undefined): string[] {
-  if (!sel) return [];
-  return [
-    ...Object.keys(sel.matchLabels ?? {}),
-    ...(sel.matchExpressions ?? []).map((e: Obj) => String(e.key)),
-  ].filter((k) => NAMESPACE_SELECTOR_KEY.test(k));
-}
 
 export const userNamespaceWalls = stackPolicyOverInputs({
   name: "user-namespace-walls",
@@ -164,7 +154,7 @@ export const userNamespaceWalls = stackPolicyOverInputs({
       }
       if (!names.has(r.props.metadata?.namespace)) continue;
       for (const rule of rulesOf(r.props)) {
-        for (const key of crossNamespaceSelectors(rule.endpointSelector)) {
+        for (const key of namespaceKeysOf(rule.endpointSelector)) {
           report(
             violation(`${id} endpointSelector uses ${key}`, why, "select pods by their own labels only"),
             r.urn,
@@ -197,7 +187,7 @@ export const userNamespaceWalls = stackPolicyOverInputs({
             }
             for (const k of ["fromEndpoints", "toEndpoints", "fromRequires", "toRequires"]) {
               for (const sel of x[k] ?? []) {
-                for (const key of crossNamespaceSelectors(sel)) {
+                for (const key of namespaceKeysOf(sel)) {
                   report(
                     violation(
                       `${where} ${k} selects ${key}, which reaches other namespaces (Cilium 1.16+)`,

@@ -224,6 +224,25 @@ export function scopePeerSelector(
   return sel.withMatch(SOURCE_K8S, POD_NAMESPACE_LABEL, policyNamespace);
 }
 
+/**
+ * The keys of a selector, as written, that name a pod's namespace or its namespace's labels: a CNP peer
+ * selector with one is left unscoped by scopePeerSelector, so it reaches pods of other namespaces.
+ */
+export function namespaceKeysOf(sel: LabelSelector | undefined | null): string[] {
+  if (!sel) return [];
+  const raw = [
+    ...Object.keys(sel.matchLabels ?? {}),
+    ...(sel.matchExpressions ?? []).map((e) => String(e.key)),
+  ];
+  return raw.filter((k) => {
+    const { source, key } = parseSelectorKey(k);
+    return (
+      (source === SOURCE_K8S || source === SOURCE_ANY) &&
+      (key === POD_NAMESPACE_LABEL || key.startsWith(`${NS_LABELS_PREFIX_NO_DOT}.`))
+    );
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Entities, pkg/policy/api/entity.go EntitySelectorMapping + InitEntities; documented at
 // https://docs.cilium.io/en/stable/security/policy/language/#entities-based .
