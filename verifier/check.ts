@@ -2,6 +2,7 @@
 // must hold them before anyone switches audit mode off.
 
 import * as PORT from "../vocabulary/ports";
+import type { PortSpec } from "../vocabulary/roles";
 import { PolicyEngine } from "./engine";
 import type { CastleInputs } from "./objects";
 import { FlowProtocol } from "./engine";
@@ -179,30 +180,19 @@ export function checkCastle(inputs: CastleInputs): PropertyResult[] {
       "every namespace of the cluster can work",
       inputs.roles.flatMap((role) => {
         const pod = `role:${role.name}`;
+        // A role's declared ports, each as one allowed flow ("ANY" asked as TCP).
+        const onPorts = (from: string, to: string, ports: PortSpec[]): Expectation[] =>
+          ports.map((p) => ({
+            from,
+            to,
+            protocol: (p.protocol === "ANY" ? "TCP" : p.protocol) as FlowProtocol,
+            port: p.port,
+            allowed: true,
+          }));
         return [
           ...(role.kubeApiServer ? apiServers.map((a) => tcp(pod, a, PORT.KUBE_APISERVER, true)) : []),
-          ...(role.servesKubeApiServer
-            ? apiServers.flatMap((a) =>
-                role.servesKubeApiServer!.ports.map((p) => ({
-                  from: a,
-                  to: pod,
-                  protocol: (p.protocol === "ANY" ? "TCP" : p.protocol) as FlowProtocol,
-                  port: p.port,
-                  allowed: true,
-                })),
-              )
-            : []),
-          ...(role.nodePorts
-            ? nodes.flatMap((n) =>
-                role.nodePorts!.ports.map((p) => ({
-                  from: pod,
-                  to: n,
-                  protocol: (p.protocol === "ANY" ? "TCP" : p.protocol) as FlowProtocol,
-                  port: p.port,
-                  allowed: true,
-                })),
-              )
-            : []),
+          ...apiServers.flatMap((a) => onPorts(a, pod, role.servesKubeApiServer?.ports ?? [])),
+          ...nodes.flatMap((n) => onPorts(pod, n, role.nodePorts?.ports ?? [])),
         ];
       }),
     ),

@@ -885,6 +885,23 @@ const ping = (from: string, to: string, icmpType = 8): Flow => ({ from, to, prot
 
 const T = CLUSTER;
 
+// Policies several semantics cases share.
+const OCTAL_PORT = cnp(
+  "backend-octal",
+  "default",
+  `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0100", protocol: TCP}]}]`,
+);
+const ZERO_RANGE = cnp(
+  "backend-low-ports",
+  "default",
+  `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0", endPort: 1024, protocol: TCP}]}]`,
+);
+const FROM_KAPI = cnp(
+  "backend-from-kapi",
+  "default",
+  `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEntities: [kube-apiserver]\n    toPorts: [{ports: [{port: "8443", protocol: TCP}]}]`,
+);
+
 export const CASES: ConformanceCase[] = [
   // ===================================== documentation examples =====================================
   {
@@ -2497,13 +2514,7 @@ export const CASES: ConformanceCase[] = [
     id: "sem-port-octal",
     source: "semantics",
     description: 'port "0100" is octal to the agent (strconv.ParseUint base 0): port 64',
-    policies: [
-      cnp(
-        "backend-octal",
-        "default",
-        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0100", protocol: TCP}]}]`,
-      ),
-    ],
+    policies: [OCTAL_PORT],
     topology: T,
     flow: tcp("frontend", "backend", 64),
     expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-octal"] },
@@ -2512,13 +2523,7 @@ export const CASES: ConformanceCase[] = [
     id: "sem-port-octal-not-decimal",
     source: "semantics",
     description: 'port "0100" does not open port 100',
-    policies: [
-      cnp(
-        "backend-octal",
-        "default",
-        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0100", protocol: TCP}]}]`,
-      ),
-    ],
+    policies: [OCTAL_PORT],
     topology: T,
     flow: tcp("frontend", "backend", 100),
     expected: { verdict: "denied", decidedBy: ["ingress"], enforcedBy: ["default/backend-octal"] },
@@ -2527,13 +2532,7 @@ export const CASES: ConformanceCase[] = [
     id: "sem-port-zero-range-inside",
     source: "semantics",
     description: 'port "0" with endPort 1024 is the range 0-1024 (pkg/policy/portrange.go): 443 is in it',
-    policies: [
-      cnp(
-        "backend-low-ports",
-        "default",
-        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0", endPort: 1024, protocol: TCP}]}]`,
-      ),
-    ],
+    policies: [ZERO_RANGE],
     topology: T,
     flow: tcp("frontend", "backend", 443),
     expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-low-ports"] },
@@ -2542,13 +2541,7 @@ export const CASES: ConformanceCase[] = [
     id: "sem-port-zero-range-outside",
     source: "semantics",
     description: 'port "0" with endPort 1024 is not every port: 8080 is outside it',
-    policies: [
-      cnp(
-        "backend-low-ports",
-        "default",
-        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0", endPort: 1024, protocol: TCP}]}]`,
-      ),
-    ],
+    policies: [ZERO_RANGE],
     topology: T,
     flow: tcp("frontend", "backend", 8080),
     expected: { verdict: "denied", decidedBy: ["ingress"], enforcedBy: ["default/backend-low-ports"] },
@@ -2558,13 +2551,7 @@ export const CASES: ConformanceCase[] = [
     source: "semantics",
     description:
       'Cilium 1.20: port "0" with endPort 1024 is every port (pkg/policy/l4.go keysForRange keeps one wildcard key)',
-    policies: [
-      cnp(
-        "backend-low-ports",
-        "default",
-        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0", endPort: 1024, protocol: TCP}]}]`,
-      ),
-    ],
+    policies: [ZERO_RANGE],
     topology: T,
     options: { ciliumVersion: "1.20" },
     flow: tcp("frontend", "backend", 8080),
@@ -2607,13 +2594,7 @@ export const CASES: ConformanceCase[] = [
     source: "semantics",
     description:
       "tunnel routing: the API server's host reaches a pod on another node as remote-node only (bpf/lib/encap.h), so fromEntities kube-apiserver does not admit it",
-    policies: [
-      cnp(
-        "backend-from-kapi",
-        "default",
-        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEntities: [kube-apiserver]\n    toPorts: [{ports: [{port: "8443", protocol: TCP}]}]`,
-      ),
-    ],
+    policies: [FROM_KAPI],
     topology: T,
     flow: tcp("cp", "backend", 8443),
     expected: { verdict: "denied", decidedBy: ["ingress"], enforcedBy: ["default/backend-from-kapi"] },
@@ -2623,13 +2604,7 @@ export const CASES: ConformanceCase[] = [
     source: "semantics",
     description:
       "native routing: the receiving node looks the API server's node up in the ipcache: kube-apiserver",
-    policies: [
-      cnp(
-        "backend-from-kapi",
-        "default",
-        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEntities: [kube-apiserver]\n    toPorts: [{ports: [{port: "8443", protocol: TCP}]}]`,
-      ),
-    ],
+    policies: [FROM_KAPI],
     topology: T,
     options: { routingMode: "native" },
     flow: tcp("cp", "backend", 8443),
