@@ -1,5 +1,5 @@
 // The castle's layers, bottom first. A folder imports only the layers below it (and itself); `npm run lint`
-// fails on an upward import. test/lint/boundaries.test.ts shows it failing on one.
+// fails on an upward import. test/lint/boundaries.e2e.ts shows it failing on one.
 //
 //   vocabulary   labels, ports, infra roles as data: the words every layer shares
 //   lib          helpers with no castle semantics: CIDRs, Cilium policy objects, Helm, Pulumi placement

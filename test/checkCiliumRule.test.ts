@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { checkCiliumPolicy, checkCiliumRule, MAX_PORTS_PER_RULE } from "../verifier/engine/checkCiliumRule";
 import { crdSchemaErrors } from "./support/ciliumSchemas";
+import type { Untyped } from "../lib/untyped";
 
 type Obj = Record<string, unknown>;
 const cnp = (spec: Obj): Obj => ({
@@ -28,7 +29,7 @@ describe("checkCiliumRule: what the agent rejects and the CRD schema lets throug
   it("nodeSelector in a namespaced policy", () => {
     const p = cnp({ description: "d", nodeSelector: {}, ingress: [{ fromEntities: ["world"] }] });
     assertOne(p, /^spec\.nodeSelector: a CiliumNetworkPolicy may not use nodeSelector/);
-    assert.deepEqual(crdSchemaErrors(p as any), [], "the schema accepts it");
+    assert.deepEqual(crdSchemaErrors(p as Untyped as { kind: string }), [], "the schema accepts it");
   });
 
   it("no section at all", () => {
@@ -41,7 +42,7 @@ describe("checkCiliumRule: what the agent rejects and the CRD schema lets throug
   it("two L3 peer kinds in one rule", () => {
     const p = cnp({ endpointSelector: {}, ingress: [{ fromEndpoints: [{}], fromCIDR: ["10.0.0.0/8"] }] });
     assertOne(p, /^spec\.ingress\[0\]: combining fromEndpoints and fromCIDR/);
-    assert.deepEqual(crdSchemaErrors(p as any), []);
+    assert.deepEqual(crdSchemaErrors(p as Untyped as { kind: string }), []);
     assertOne(
       cnp({
         endpointSelector: {},

@@ -1,21 +1,24 @@
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import Ajv from "ajv";
+import Ajv, { type ValidateFunction } from "ajv";
 import { buildCiliumValues, valuePaths } from "../components/cilium/values";
 import { deepMerge } from "../lib/helm/values";
 import { CILIUM_POLICY_CRDS } from "../components/cilium/crdGate";
 import { parseCastleConfig } from "../config/castleConfig";
 import { ancestors, buildStack, byTypeName, devRawConfig, one, Recording, shared } from "./harness";
 import { loadChartValues } from "./support/valuesPaths";
+import type { Untyped } from "../lib/untyped";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const chartValues = loadChartValues(shared("cilium", "chart-1.19.5", "values.yaml"));
 const schema = JSON.parse(fs.readFileSync(shared("cilium", "chart-1.19.5", "values.schema.json"), "utf8"));
 
+// Compiled once, on first use: the chart's schema takes longer to compile than the tests take to run.
+let chartSchema: ValidateFunction | undefined;
+
 function validateAgainstChartSchema(values: unknown): string[] {
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  const validate = ajv.compile(schema);
+  chartSchema ??= new Ajv({ strict: false, allErrors: true }).compile(schema);
+  const validate = chartSchema;
   return validate(values) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
 }
 
@@ -42,7 +45,7 @@ describe("cilium: Helm release", () => {
   });
 
   it("sets the castle's values on kind", () => {
-    const v = release().inputs.values as any;
+    const v = release().inputs.values as Untyped;
     assert.deepEqual(v.hostFirewall, { enabled: true });
     assert.equal(v.policyAuditMode, true);
     assert.equal(v.kubeProxyReplacement, true);
@@ -85,7 +88,7 @@ describe("cilium: Helm release", () => {
         ciliumDevices: ["eth0", "eth1"],
         ciliumValues: { hubble: { ui: { enabled: false } }, debug: { enabled: true } },
       },
-    }) as any;
+    }) as Untyped;
     assert.equal(v.policyAuditMode, false);
     assert.deepEqual(v.devices, ["eth0", "eth1"]);
     assert.equal(v.hubble.ui.enabled, false);
@@ -104,7 +107,7 @@ describe("cilium: Helm release", () => {
 
   it("does not set kind-only values on an existing cluster", async () => {
     const ex = await buildStack({ clusterProvider: "existing" });
-    const v = one(ex, (r) => r.type === RELEASE, "release").inputs.values as any;
+    const v = one(ex, (r) => r.type === RELEASE, "release").inputs.values as Untyped;
     assert.equal(v.ipam, undefined);
     assert.equal(v.k8sServiceHost, undefined);
     assert.equal(v.hostFirewall.enabled, true);
@@ -112,7 +115,7 @@ describe("cilium: Helm release", () => {
 
   it("points agents at kind's load balancer when there are several control planes", async () => {
     const ha = await buildStack({ kindNodes: { controlPlane: 3, infra: 1, workers: 1 } });
-    const v = one(ha, (r) => r.type === RELEASE, "release").inputs.values as any;
+    const v = one(ha, (r) => r.type === RELEASE, "release").inputs.values as Untyped;
     assert.equal(v.k8sServiceHost, "castle-external-load-balancer");
   });
 
@@ -146,7 +149,7 @@ describe("cilium: CRD readiness gate", () => {
   it("runs after the Cilium release, with the kubeconfig as a secret", () => {
     const release = one(rec, (r) => r.type === RELEASE && r.inputs.name === "cilium", "release");
     assert.ok(gate().dependencies.includes(release.urn));
-    assert.equal((gate().maskedInputs.environment as any).CASTLE_KUBECONFIG, "[secret]");
+    assert.equal((gate().maskedInputs.environment as Untyped).CASTLE_KUBECONFIG, "[secret]");
   });
 
   it("belongs to the Cilium component and is deleted with the cluster", () => {
@@ -160,12 +163,5 @@ describe("cilium: CRD readiness gate", () => {
     const ex = await buildStack({ clusterProvider: "existing" });
     const g = one(ex, (r) => r.name.endsWith("-crd-gate"), "gate");
     assert.deepEqual(g.inputs.environment, {});
-  });
-
-  it("the gate script is valid POSIX sh", () => {
-    execFileSync("sh", ["-n", "-c", gate().inputs.create as string]);
-    const kind = one(rec, byTypeName("command:local:Command", "castle-kind"), "kind command");
-    execFileSync("sh", ["-n", "-c", kind.inputs.create as string]);
-    execFileSync("sh", ["-n", "-c", kind.inputs.delete as string]);
   });
 });

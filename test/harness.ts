@@ -1,9 +1,11 @@
 // The reusable test harness: build a stack from a config object under mocks and query what it recorded.
 
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import { parseCastleConfig, RawConfig } from "../config/castleConfig";
+import { CastleConfig, parseCastleConfig, RawConfig } from "../config/castleConfig";
 import { recordCastle, withProjectDefaults, readStackFile } from "../render/render";
-import type { Recording, RecordedResource } from "../render/recorder";
+import type { Recording, RecordedResource, RecordOptions } from "../render/recorder";
 
 export type { Recording, RecordedResource };
 
@@ -11,9 +13,66 @@ export type { Recording, RecordedResource };
 export const SHARED_DIR = process.env.CASTLE_SHARED_DIR ?? path.resolve(__dirname, "..", "..", "shared");
 export const shared = (...p: string[]): string => path.join(SHARED_DIR, ...p);
 
+/** A new, empty directory under the system's temporary directory. */
+export const tempDir = (prefix: string): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+
+/**
+ * Runs a render with Error.stackTraceLimit at 0 and V8's own trace format. The Pulumi SDK reads a stack
+ * trace for every promise it makes (runtime/debuggable.js keeps one for its leak report) and one more per
+ * resource, unlimited, for its source position (Resource.callsites), and ts-node's source-map-support maps
+ * each frame: four fifths of a render's time under mocha. Nothing recorded depends on them (the recorder
+ * keeps no source position). An error thrown meanwhile keeps its message, without frames.
+ */
+export async function withoutTraces<T>(run: () => Promise<T>): Promise<T> {
+  const { stackTraceLimit, prepareStackTrace } = Error;
+  Error.stackTraceLimit = 0;
+  (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
+  try {
+    return await run();
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+    Error.prepareStackTrace = prepareStackTrace;
+  }
+}
+
+/** A recording of its own: the caller may edit it without touching the memoised one. */
+function copyOf(rec: Recording): Recording {
+  const resources = structuredClone(rec.resources);
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  return {
+    resources,
+    outputs: structuredClone(rec.outputs),
+    byUrn: (urn) => byUrn.get(urn),
+    ofType: (type) => resources.filter((r) => r.type === type),
+  };
+}
+
+/** Successful renders by stack and config: the same stack is rendered by many tests in one process. */
+const renders = new Map<string, Promise<Recording>>();
+
+/**
+ * recordCastle for the tests: each caller gets its own copy of a render memoised per stack and config.
+ * With `calls` (functions, no key), it renders every time.
+ */
+export async function record(
+  config: CastleConfig,
+  stack = "test",
+  calls?: RecordOptions["calls"],
+): Promise<Recording> {
+  if (calls) return withoutTraces(() => recordCastle(config, stack, calls));
+  const key = JSON.stringify([stack, config]);
+  let rendered = renders.get(key);
+  if (!rendered) {
+    rendered = withoutTraces(() => recordCastle(config, stack));
+    renders.set(key, rendered);
+    rendered.catch(() => renders.delete(key));
+  }
+  return copyOf(await rendered);
+}
+
 /** Builds the castle from raw config values (as a stack file holds them), under mocks. */
 export async function buildStack(raw: RawConfig, stack = "test"): Promise<Recording> {
-  return recordCastle(parseCastleConfig(withProjectDefaults(raw)), stack);
+  return record(parseCastleConfig(withProjectDefaults(raw)), stack);
 }
 
 export function devRawConfig(): RawConfig {

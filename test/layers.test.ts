@@ -9,8 +9,10 @@ import { checkCiliumPolicy } from "../verifier/engine/checkCiliumRule";
 import { buildNodePolicies } from "../components/layers/node/hostPolicies";
 import { DEFAULT_INFRA_ROLES } from "../vocabulary/roles";
 import { LAYER_LABEL } from "../vocabulary/labels";
+import type { Untyped } from "../lib/untyped";
 
-type Obj = Record<string, any>;
+type Obj = Untyped;
+
 const policiesOf = (rec: Recording): RecordedResource[] =>
   rec.resources.filter((r) => r.type === CNP_TYPE || r.type === CCNP_TYPE);
 

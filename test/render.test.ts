@@ -1,37 +1,14 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import * as YAML from "yaml";
 import { readYamlObjects } from "../verifier/objects";
-import {
-  inventory,
-  loadStackConfig,
-  recordCastle,
-  renderedObjects,
-  writeRender,
-  PROJECT_DIR,
-} from "../render/render";
-
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "castle-render-"));
-
-function readTree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const f of fs.readdirSync(d).sort()) {
-      const p = path.join(d, f);
-      if (fs.statSync(p).isDirectory()) walk(p);
-      else out[path.relative(dir, p)] = fs.readFileSync(p, "utf8");
-    }
-  };
-  walk(dir);
-  return out;
-}
+import { inventory, loadStackConfig, renderedObjects, writeRender } from "../render/render";
+import { record, tempDir } from "./harness";
+import type { Untyped } from "../lib/untyped";
 
 describe("render: npm run render -- --stack dev", () => {
   it("prints the inventory: kind cluster, provider, Cilium release with its values, and the CRD gate", async () => {
-    const inv = inventory(await recordCastle(loadStackConfig("dev"), "dev"));
+    const inv = inventory(await record(loadStackConfig("dev"), "dev"));
     const types = inv.map((e) => e.type);
     for (const t of [
       "castle:cluster:KindCluster",
@@ -47,86 +24,26 @@ describe("render: npm run render -- --stack dev", () => {
     const release = inv.find(
       (e) => e.type === "kubernetes:helm.sh/v3:Release" && e.inputs.name === "cilium",
     )!;
-    assert.equal((release.inputs.values as any).hostFirewall.enabled, true);
+    assert.equal((release.inputs.values as Untyped).hostFirewall.enabled, true);
     assert.ok(gate.dependencies.includes(release.urn));
     assert.ok(!JSON.stringify(inv).includes("kind: Config"), "the kubeconfig never appears unmasked");
   });
 
-  it("runs as the README says, offline, and writes one stable YAML file per object", () => {
-    const out = path.join(tmp(), "dev");
-    const run = (...extra: string[]): { stdout: string; stderr: string } => {
-      const r = spawnSync(
-        "npm",
-        ["run", "--silent", "render", "--", "--stack", "dev", "--out", out, ...extra],
-        {
-          cwd: PROJECT_DIR,
-          encoding: "utf8",
-        },
-      );
-      assert.equal(r.status, 0, r.stderr);
-      return r;
-    };
-    // --out alone: one line on stderr, nothing on stdout; the inventory on request.
-    const quiet = run();
-    assert.equal(quiet.stdout, "");
-    assert.match(quiet.stderr, /^render: wrote \d+ objects of stack dev to \S+\/dev\n$/);
-    const first = readTree(out);
-    const printed = JSON.parse(run("--inventory").stdout);
-    assert.ok(Array.isArray(printed) && printed.length > 5);
-    assert.deepEqual(readTree(out), first, "two renders are byte-identical");
-    assert.ok(Object.keys(first).includes("helm/kube-system/cilium.values.yaml"));
-    const values = YAML.parse(first["helm/kube-system/cilium.values.yaml"]);
-    assert.equal(values.chart, "cilium");
-    assert.equal(values.values.hostFirewall.enabled, true);
-    assert.ok(Object.keys(first).some((f) => /^_cluster\/NodePatch-castle-worker\.yaml$/.test(f)));
-  });
-
   it("refuses to overwrite a directory that is not a render", () => {
-    const dir = tmp();
+    const dir = tempDir("castle-render-");
     fs.writeFileSync(path.join(dir, "precious.txt"), "keep me");
     assert.throws(() => writeRender(dir, []), /not empty and holds no earlier render/);
     assert.equal(fs.readFileSync(path.join(dir, "precious.txt"), "utf8"), "keep me");
   });
 
-  it("exits non-zero with the config error for a bad stack", () => {
-    const dir = tmp();
-    for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json"])
-      fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(dir, f));
-    fs.writeFileSync(
-      path.join(dir, "Pulumi.bad.yaml"),
-      "config:\n  cilium-castle:jumphostCidrs: ['0.0.0.0/0']\n",
-    );
-    // Same process code path as the CLI script, pointed at a project dir with a bad stack file.
-    assert.throws(() => loadStackConfig("bad", dir), /jumphostCidrs\[0\] = "0\.0\.0\.0\/0".*whole internet/);
-    const r = spawnSync("npm", ["run", "--silent", "render", "--", "--stack", "nosuchstack"], {
-      cwd: PROJECT_DIR,
-      encoding: "utf8",
-    });
-    assert.notEqual(r.status, 0);
-    assert.equal(
-      r.stderr,
-      "no stack file Pulumi.nosuchstack.yaml; stacks with a config file here: dev\n",
-      "no stack trace",
-    );
-    const noValue = spawnSync("npm", ["run", "--silent", "render", "--", "--stack"], {
-      cwd: PROJECT_DIR,
-      encoding: "utf8",
-    });
-    assert.equal(noValue.status, 2);
-    assert.match(
-      noValue.stderr,
-      /^render: Option '--stack <value>' argument missing\nusage: npm run -s render/,
-    );
-  });
-
   it("names the file and line of a YAML error in a render directory", () => {
-    const dir = tmp();
+    const dir = tempDir("castle-render-");
     fs.writeFileSync(path.join(dir, "bad.yaml"), "kind: Namespace\nmetadata: [oops\n");
     assert.throws(() => readYamlObjects(dir), /bad\.yaml:3:1: not valid YAML: /);
   });
 
   it("renders the objects sorted by file", async () => {
-    const objs = renderedObjects(await recordCastle(loadStackConfig("dev"), "dev"));
+    const objs = renderedObjects(await record(loadStackConfig("dev"), "dev"));
     const files = objs.map((o) => o.file);
     assert.deepEqual(files, [...files].sort());
     assert.equal(new Set(files).size, files.length, "one file per object");

@@ -49,9 +49,12 @@ function refs(v: Verdict): string[] {
 }
 
 export function probe(engine: PolicyEngine, from: string, to: string, ports: PortProbe[]): PortResult[] {
-  return ports.map((p) => {
+  return ports.flatMap((p) => {
     const v = engine.evaluate({ from, to, protocol: p.protocol, port: p.port });
-    return { port: probeText(p), verdict: v.verdict, policies: refs(v) };
+    // A pod's packet to the tunnel port is dropped by the datapath whatever the walls say (the engine's
+    // encap prohibition): it tells nothing about the walls, so a cell leaves it out (castle why shows it).
+    if (v.egress.datapathEffect === "encap-prohibited") return [];
+    return [{ port: probeText(p), verdict: v.verdict, policies: refs(v) }];
   });
 }
 

@@ -3,15 +3,12 @@ import * as os from "os";
 import * as path from "path";
 import { PassThrough } from "stream";
 import { main } from "../../cli/main";
-import {
-  loadStackConfig,
-  recordCastle,
-  renderedObjects,
-  writeRender,
-  withProjectDefaults,
-} from "../../render/render";
+import { loadStackConfig, renderedObjects, writeRender, withProjectDefaults } from "../../render/render";
 import { parseCastleConfig, RawConfig } from "../../config/castleConfig";
-import { devRawConfig } from "../harness";
+import { devRawConfig, record } from "../harness";
+import { fromStack } from "../../cli/sources";
+import { buildMatrix } from "../../verifier/matrix";
+import { matrixHtml } from "../../verifier/html";
 
 export interface Run {
   code: number;
@@ -36,8 +33,13 @@ export async function renderTo(
 ): Promise<string> {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "castle-")), name);
   const config = parseCastleConfig(withProjectDefaults(edit(devRawConfig())));
-  writeRender(dir, renderedObjects(await recordCastle(config, "dev")));
+  writeRender(dir, renderedObjects(await record(config, "dev")));
   return dir;
 }
 
 export { loadStackConfig };
+
+/** The dev stack's matrix as `castle matrix --stack dev --format html` writes it. */
+export async function devMatrixHtml(): Promise<string> {
+  return matrixHtml(buildMatrix(await fromStack("dev")));
+}

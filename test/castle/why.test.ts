@@ -46,7 +46,10 @@ describe("castle why: ICMP types and codes, DNS names", function () {
   it("a name that is no ICMP type is refused with the names to use", async () => {
     const r = await why("--from", "world", "--to", "castle-worker", "--port", "icmp/Bogus");
     assert.notEqual(r.code, 0);
-    assert.match(r.err, /--port icmp\/Bogus: Bogus is not an ICMP type \(0-255, or a name such as EchoRequest/);
+    assert.match(
+      r.err,
+      /--port icmp\/Bogus: Bogus is not an ICMP type \(0-255, or a name such as EchoRequest/,
+    );
     assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace");
   });
 

@@ -54,7 +54,7 @@ describe("module layers (npm run lint)", function () {
       assert.equal(r.status, 1, r.out);
       assert.match(
         r.out,
-        /error config-imports-upward: config\/castleConfig\.ts → components\/layers\/user\/spec\.ts/,
+        /error config-imports-upward: config\/castleConfig\.ts → components\/layers\/user\/namespacePolicies\.ts/,
       );
       assert.match(r.out, /1 dependency violations/);
     } finally {

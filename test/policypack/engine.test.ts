@@ -12,8 +12,9 @@ import { mandatory, runPack, Violation } from "../support/policyHarness";
 import { ENGINE_RUNS, EngineRun } from "../support/engineView";
 import { editInputs, policyNamed, removeResource } from "../support/mutate";
 import { asUpdateOf, parsePropertyPath, recordStack } from "../support/update";
+import type { Untyped } from "../../lib/untyped";
 
-type Obj = Record<string, any>;
+type Obj = Untyped;
 
 const run = (rec: Recording, engine: EngineRun, opts: { notAnalyzed?: () => boolean } = {}) =>
   runPack(policies, rec, {}, "advisory", { engine, ...opts });

@@ -10,8 +10,7 @@ import { addPolicy, editInputs, policyNamed, removeResource, withResources } fro
 import { checkCastle } from "../../verifier/check";
 import { fromObjects } from "../../cli/sources";
 import { stackObjects } from "../../policypack/rules/castleProperties";
-
-type Obj = Record<string, any>;
+import type { Untyped as Obj } from "../../lib/untyped";
 
 interface Row {
   invariant: number;

@@ -11,8 +11,9 @@ import { withProjectDefaults } from "../../render/render";
 import { stackImages } from "../../scripts/images";
 import { chartMirrorDir, toolsBin } from "../../scripts/real/workspace";
 import { devConfig } from "./support/castleStacks";
+import type { Untyped } from "../../lib/untyped";
 
-function chartValues(archive: string, chart: string): any {
+function chartValues(archive: string, chart: string): Untyped {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "castle-chart-"));
   execFileSync("tar", ["xzf", archive, "-C", dir, `${chart}/values.yaml`]);
   return YAML.parse(fs.readFileSync(path.join(dir, chart, "values.yaml"), "utf8"));

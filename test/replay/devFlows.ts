@@ -161,3 +161,78 @@ export function scenarioLines(): string[] {
   );
   return lines;
 }
+
+/** Line i of the streaming tests: ten kinds of lines in turn, 20,000 of each in 200,000. */
+export function streamLine(i: number): string {
+  const time = new Date(Date.UTC(2026, 10, 24, 12, 0, 0) + i).toISOString();
+  switch (i % 10) {
+    case 0: // allowed inside demo-shop
+      return flowLine({ src: EP.shopClient(i % 50), dst: EP.shopWeb(), proto: "TCP", port: 8080, time });
+    case 1: // across user namespaces
+      return flowLine({
+        src: EP.shopClient(i % 50),
+        dst: EP.batchWeb(i % 7),
+        proto: "TCP",
+        port: 8080,
+        srcPort: 32768 + (i % 20000),
+        verdict: "AUDIT",
+        time,
+      });
+    case 2: // ingress-nginx -> exposed namespace
+      return flowLine({
+        src: EP.nginx(i % 3),
+        dst: EP.shopWeb(),
+        proto: "TCP",
+        port: 8080,
+        node: "castle-worker",
+        time,
+      });
+    case 3: // to the internet
+      return flowLine({
+        src: EP.batchClient(),
+        dst: EP.world(),
+        dstIp: WORLD_IP,
+        destinationNames: ["example.com"],
+        proto: "TCP",
+        port: 443,
+        verdict: "AUDIT",
+        time,
+      });
+    case 4: // a reply
+      return flowLine({
+        src: EP.batchWeb(),
+        dst: EP.shopClient(),
+        proto: "TCP",
+        srcPort: 8080,
+        port: 41000,
+        isReply: true,
+        time,
+      });
+    case 5: // DNS
+      return flowLine({ src: EP.batchClient(), dst: EP.coredns(i % 2), proto: "UDP", port: 53, time });
+    case 6: // SSH from the internet
+      return flowLine({
+        src: EP.world(),
+        dst: EP.host(),
+        srcIp: SSH_IPS[Math.floor(i / 10) % 2],
+        proto: "TCP",
+        port: 22,
+        verdict: "DROPPED",
+        time,
+      });
+    case 7: // the old `reply` field, zero values omitted
+      return JSON.stringify({
+        flow: {
+          l4: { ICMPv4: {} },
+          source: EP.shopWeb(),
+          destination: EP.shopClient(),
+          node_name: "castle-worker2",
+          reply: true,
+        },
+      });
+    case 8: // health checks are left out
+      return flowLine({ src: EP.remoteNode(), dst: EP.health(), proto: "TCP", port: 4240, time });
+    default:
+      return JSON.stringify({ lost_events: { source: "PERF_EVENT_RING_BUFFER", num_events_lost: 1 }, time });
+  }
+}

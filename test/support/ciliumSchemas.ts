@@ -2,7 +2,9 @@
 // JSON Schemas in ../shared and @kubernetes-models/cilium's validate() (ESM-only: loaded with import()).
 
 import * as fs from "fs";
-import Ajv, { ValidateFunction } from "ajv";
+import Ajv, { Options, ValidateFunction } from "ajv";
+
+type RegExpEngine = NonNullable<NonNullable<Options["code"]>["regExp"]>;
 import { shared } from "../harness";
 import { parseCidr } from "../../lib/net/cidr";
 
@@ -19,7 +21,11 @@ let validators: Record<string, ValidateFunction> | undefined;
 
 function strictSchemas(): Record<string, ValidateFunction> {
   if (!validators) {
-    const ajv = new Ajv({ strict: false, allErrors: true, code: { regExp: goRegExp as any } });
+    const ajv = new Ajv({
+      strict: false,
+      allErrors: true,
+      code: { regExp: goRegExp as unknown as RegExpEngine },
+    });
     // Kubernetes' OpenAPI formats, as the API server checks them.
     ajv.addFormat("cidr", (v: string) => parseCidr(v).ok);
     ajv.addFormat("int32", {

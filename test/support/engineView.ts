@@ -34,14 +34,13 @@
 import * as crypto from "crypto";
 import { MASK, RecordedResource, Recording, SECRET_SIG, SECRET_SIG_KEY } from "../../render/recorder";
 import { MOCK_KUBECONFIG } from "../../render/render";
+import type { Untyped as Obj } from "../../lib/untyped";
 
 // Internal to @pulumi/policy (its .d.ts is stripped): the sentinel its proxy recognises, as the engine sends it.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { unknownStringValue } = require("@pulumi/policy/proxy") as { unknownStringValue: string };
 
 export const UNKNOWN = unknownStringValue;
-
-type Obj = Record<string, any>;
 
 // The harness stands for the engine and the API server, so it takes nothing from the pack it tests.
 const RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";

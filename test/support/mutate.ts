@@ -1,8 +1,7 @@
 // Edits of a recorded stack, for the policy pack's mutation table: each returns a new recording.
 
 import type { Recording, RecordedResource } from "../harness";
-
-type Obj = Record<string, any>;
+import type { Untyped as Obj } from "../../lib/untyped";
 
 export function withResources(rec: Recording, edit: (resources: RecordedResource[]) => void): Recording {
   const resources = structuredClone(rec.resources);

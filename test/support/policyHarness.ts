@@ -5,7 +5,8 @@
 // the outputs ({} under an unconfigured provider, live objects, unknowns), through @pulumi/policy's own
 // deserialization and unknown-checking proxy.
 
-import Ajv from "ajv";
+import * as path from "path";
+import Ajv, { type ValidateFunction } from "ajv";
 import type {
   EnforcementLevel,
   Policies,
@@ -15,24 +16,51 @@ import type {
 } from "@pulumi/policy";
 import type { Recording, RecordedResource } from "../harness";
 import { EngineRun, engineView, providerOf } from "./engineView";
+import type { Untyped } from "../../lib/untyped";
 
 // @pulumi/policy's internals, as its gRPC server uses them (their .d.ts files are stripped).
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb") as {
-  Struct: { fromJavaScript(o: Record<string, unknown>): unknown };
+  Struct: { fromJavaScript(o: Record<string, unknown>): { toJavaScript(): Record<string, unknown> } };
 };
 const { deserializeProperties } = require("@pulumi/policy/deserialize") as {
-  deserializeProperties(s: unknown, proxySecrets: boolean): Record<string, any>;
+  deserializeProperties(s: unknown, proxySecrets: boolean): Untyped;
 };
 const { unknownCheckingProxy, UnknownValueError } = require("@pulumi/policy/proxy") as {
   unknownCheckingProxy<T>(o: T): T;
-  UnknownValueError: new (...args: any[]) => Error;
+  UnknownValueError: new (...args: never[]) => Error;
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/** Props as a policy receives them: sent over gRPC, deserialized (secrets unwrapped), behind the proxy. */
-const received = (wire: Record<string, unknown>): Record<string, any> =>
-  unknownCheckingProxy(deserializeProperties(Struct.fromJavaScript(wire), false));
+/**
+ * What a Struct of these properties gives back (its toJavaScript()), by their JSON: the protobuf conversion
+ * is a function of the content, and most of the pack's runs in the tests see the same resources again.
+ */
+const structs = new Map<string, Record<string, unknown>>();
+
+/**
+ * Props as a policy receives them: sent over gRPC, deserialized (secrets unwrapped), behind the proxy.
+ * `wire` goes through a Struct once, as the engine sends each resource's properties once, in one request
+ * (WeakMap: per wire object, that is per resource and run); like the server, each policy then
+ * deserializes its own copy of that Struct. deserializeProperties reads the Struct only through
+ * toJavaScript() and copies every object and array it reads, never writing to them: the plain object of
+ * one toJavaScript() serves every policy, and protobuf's conversion (most of a pack run) runs once.
+ */
+function receiver(): (wire: Record<string, unknown>) => Untyped {
+  const sent = new WeakMap<Record<string, unknown>, Record<string, unknown>>();
+  return (wire) => {
+    if (!sent.has(wire)) {
+      const key = JSON.stringify(wire);
+      if (!structs.has(key)) structs.set(key, Struct.fromJavaScript(wire).toJavaScript());
+      sent.set(wire, structs.get(key)!);
+    }
+    const js = sent.get(wire)!;
+    return unknownCheckingProxy(deserializeProperties({ toJavaScript: () => js }, false));
+  };
+}
+
+/** The policy pack's folder: its own package, with its own node_modules. */
+export const PACK_DIR = path.resolve(__dirname, "..", "..", "policypack");
 
 export interface Violation {
   policy: string;
@@ -49,6 +77,14 @@ export type PackConfig = Record<
 interface Resolved {
   level: EnforcementLevel;
   config: Record<string, unknown>;
+}
+
+// One compile per schema: a fresh Ajv per policy and run compiled its meta-schema each time, a fifth of a run.
+const ajv = new Ajv({ strict: false });
+const validators = new WeakMap<object, ValidateFunction>();
+function validatorOf(schema: NonNullable<ResourceValidationPolicy["configSchema"]>): ValidateFunction {
+  if (!validators.has(schema)) validators.set(schema, ajv.compile({ type: "object", ...schema }));
+  return validators.get(schema)!;
 }
 
 /** The engine's config resolution: defaults < `all` < the policy's own entry; props validated. */
@@ -74,7 +110,7 @@ export function resolvePolicyConfig(
     }
   }
   if (policy.configSchema) {
-    const validate = new Ajv({ strict: false }).compile({ type: "object", ...policy.configSchema });
+    const validate = validatorOf(policy.configSchema);
     if (!validate(props)) {
       throw new Error(
         `invalid config for policy ${policy.name}: ${(validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`).join("; ")}`,
@@ -121,6 +157,7 @@ export async function runPack(
   const out: Violation[] = [];
   const stackTags = new Map<string, string>();
   const view = engineView(rec, opts.engine ?? "configured-preview");
+  const received = receiver();
   const analyzed = rec.resources.filter((r) => !opts.notAnalyzed?.(r));
   // The engine hands a provider's inputs along with both kinds of request.
   const provider = (r: RecordedResource) => {
@@ -208,7 +245,7 @@ export async function runPack(
                   notApplicable: (reason?: string): never => {
                     throw new Error(`not applicable: ${reason ?? ""}`);
                   },
-                } as any,
+                } as unknown as Parameters<typeof v>[0],
                 report(r.urn),
               ),
             r.urn,
@@ -220,7 +257,12 @@ export async function runPack(
       const validateStack = policy.validateStack;
       await guarded(() =>
         validateStack(
-          { resources: stackResources(), stackTags, getConfig, notApplicable: unsupported } as any,
+          {
+            resources: stackResources(),
+            stackTags,
+            getConfig,
+            notApplicable: unsupported,
+          } as unknown as Parameters<typeof validateStack>[0],
           report(),
         ),
       );

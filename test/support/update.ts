@@ -3,12 +3,10 @@
 // (pkg/resource/deploy/step_generator.go: continueStepsFromImport → processIgnoreChanges, only for a
 // resource that has old state). The recorder keeps each resource's ignoreChanges.
 
-import { parseCastleConfig, RawConfig } from "../../config/castleConfig";
-import { recordCastle, withProjectDefaults } from "../../render/render";
-import type { RecordedResource, Recording } from "../harness";
+import type { RawConfig } from "../../config/castleConfig";
+import { buildStack, type RecordedResource, type Recording } from "../harness";
 import { withResources } from "./mutate";
-
-type Obj = Record<string, any>;
+import type { Untyped, Untyped as Obj } from "../../lib/untyped";
 
 export interface RecordedStack {
   rec: Recording;
@@ -16,9 +14,9 @@ export interface RecordedStack {
   ignoreChanges: Map<string, string[]>;
 }
 
-/** Records a stack like test/harness.ts buildStack, keeping each resource's ignoreChanges. */
+/** Records a stack with test/harness.ts buildStack, keeping each resource's ignoreChanges. */
 export async function recordStack(raw: RawConfig, stack: string): Promise<RecordedStack> {
-  const rec = await recordCastle(parseCastleConfig(withProjectDefaults(raw)), stack);
+  const rec = await buildStack(raw, stack);
   const ignoreChanges = new Map<string, string[]>();
   for (const r of rec.resources) if (r.ignoreChanges.length > 0) ignoreChanges.set(r.urn, r.ignoreChanges);
   return { rec, ignoreChanges };
@@ -38,8 +36,8 @@ export function parsePropertyPath(path: string): (string | number)[] {
 
 /** Sets the value at `path` in `news` to the one in `olds` (removes it where `olds` has none). */
 function resetPath(news: Obj, olds: Obj, path: (string | number)[]): void {
-  let n: any = news;
-  let o: any = olds;
+  let n: Untyped = news;
+  let o: Untyped = olds;
   for (const k of path.slice(0, -1)) {
     n = n?.[k];
     o = o?.[k];
