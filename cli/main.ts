@@ -6,7 +6,7 @@
 
 import * as fs from "fs";
 import { parseArgs, ParseArgsConfig } from "util";
-import { CastleConfigError } from "../config/castleConfig";
+import { CastleConfigError } from "../config/errors";
 import { projectRoot } from "../lib/projectRoot";
 import type { CastleInputs } from "../verifier/objects";
 

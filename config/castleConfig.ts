@@ -99,15 +99,9 @@ function replaceWith(key: string, set: string): string {
  */
 export const RESERVED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "default"];
 
-export class CastleConfigError extends Error {
-  constructor(public readonly problems: string[]) {
-    super(
-      `cilium-castle: invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-        problems.map((p) => `  - ${p}`).join("\n"),
-    );
-    this.name = "CastleConfigError";
-  }
-}
+import { CastleConfigError } from "./errors";
+
+export { CastleConfigError };
 
 /** Raw config as read from the CLI or a stack file, keyed without the `cilium-castle:` namespace. */
 export type RawConfig = Record<string, unknown>;
