@@ -134,7 +134,7 @@ function parsePorts(p: Problems, key: string, v: unknown): PortSpec[] | undefine
       return p.add(
         `${k}.protocol`,
         protocol,
-        `must be ${PROTOCOLS.slice(0, -1).join(", ")} or ${PROTOCOLS.at(-1)}`,
+        `must be ${PROTOCOLS.slice(0, -1).join(", ")} or ${PROTOCOLS[PROTOCOLS.length - 1]}`,
         `"${PROTOCOL_SCHEMA.default}"`,
       );
     out.push({ port, protocol: protocol as Protocol });

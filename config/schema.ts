@@ -23,7 +23,7 @@ import {
   type TSchema,
 } from "@sinclair/typebox";
 import { DEMO_CHART_REFS } from "../lib/helm/charts";
-import type { KindNodes } from "../vocabulary/nodes";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_KIND_NODES, type KindNodes } from "../vocabulary/nodes";
 import type { InfraRole } from "../vocabulary/roles";
 import { RFC1123_LABEL, RFC1123_SUBDOMAIN } from "./validate";
 
@@ -172,7 +172,7 @@ export const DemoChartValuesSchema = Type.Object(
 export const StackConfigSchema = Type.Object(
   {
     clusterName: Type.String({
-      default: "castle",
+      default: DEFAULT_CLUSTER_NAME,
       pattern: RFC1123_LABEL.source,
       // Cilium's cluster.name takes it, which the chart caps at 32 (templates/validate.yaml).
       maxLength: 32,
@@ -186,7 +186,7 @@ export const StackConfigSchema = Type.Object(
     }),
     kindNodes: Type.Object(KindNodesSchema.properties, {
       additionalProperties: false,
-      default: { controlPlane: 1, infra: 1, workers: 2 },
+      default: { ...DEFAULT_KIND_NODES },
       description: `kind node counts per role, each 1 to ${MAX_NODES_PER_ROLE}; a key left out keeps its default. Infra nodes are labelled and tainted \`node-role.kubernetes.io/infra\`.`,
     }),
     kindNodeImage: Type.String({

@@ -1,6 +1,10 @@
 // A kind cluster's nodes: how many of each role, and the names kind gives them. The program creates them,
 // the verifier models them and the workshop scripts find them by these names.
 
+/** The dev stack's cluster, and the config's defaults for `clusterName` and `kindNodes`. */
+export const DEFAULT_CLUSTER_NAME = "castle";
+export const DEFAULT_KIND_NODES: KindNodes = { controlPlane: 1, infra: 1, workers: 2 };
+
 /** How many nodes of each role a kind cluster has (config key `kindNodes`). */
 export interface KindNodes {
   controlPlane: number;

@@ -14,7 +14,7 @@ import { LIFELINES, lifelineFlows } from "../../verifier/lifelines";
 import { fromObjects } from "../../verifier/objects";
 import { castleTopology } from "../../verifier/topology";
 import { MODEL_CONFIGMAP } from "../../config/model";
-import { DEFAULTS } from "../../config/castleConfig";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_KIND_NODES } from "../../vocabulary/nodes";
 import { stackPolicyOverInputs, unseen } from "../stackView";
 import { isCiliumRelease as isCiliumHelmRelease } from "../../lib/helm/charts";
 
@@ -175,9 +175,9 @@ function lifelineTopology(resources: { type: string; props: Obj }[]): Topology {
   if (objects.some((o) => o.kind === "ConfigMap" && o.metadata?.name === MODEL_CONFIGMAP.name))
     return fromObjects(objects, "this stack").topology;
   return castleTopology({
-    clusterName: DEFAULTS.clusterName,
+    clusterName: DEFAULT_CLUSTER_NAME,
     clusterProvider: "kind",
-    kindNodes: DEFAULTS.kindNodes,
+    kindNodes: DEFAULT_KIND_NODES,
     roles: [],
     userNamespaces: [],
     jumphostCidrs: [],
