@@ -10,7 +10,7 @@ export const CRD_GATE_TIMEOUT_SECONDS = 600;
 
 /**
  * The gate script. `kubectl wait` fails at once on a CRD that does not exist yet, so it first polls
- * `kubectl get`, then waits for the Established condition. A kubeconfig handed over in CASTLE_KUBECONFIG
+ * `kubectl get`, then waits for the Established condition, asking again while the CRD has no conditions. A kubeconfig handed over in CASTLE_KUBECONFIG
  * (kind, or an existing cluster with a kubeconfig secret) is written to a private temp file; without it
  * kubectl uses the ambient kubeconfig, as the Kubernetes provider does.
  */
@@ -31,7 +31,16 @@ for crd in ${CILIUM_POLICY_CRDS.join(" ")}; do
     fi
     sleep 3
   done
-  kubectl wait --for=condition=Established --timeout=120s "crd/$crd" >&2
+  # kubectl wait fails at once instead of waiting while a new CRD has no status conditions yet
+  # (".status.conditions accessor error: <nil>"): the API server's apiextensions controller sets them a
+  # moment after creation. Ask again until the deadline.
+  until kubectl wait --for=condition=Established --timeout=60s "crd/$crd" >&2; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "cilium-castle: CRD $crd was not Established within ${timeoutSeconds}s; check 'kubectl get crd $crd -o yaml'" >&2
+      exit 1
+    fi
+    sleep 2
+  done
 done
 echo "${CILIUM_POLICY_CRDS.join(" ")} established"
 `;
