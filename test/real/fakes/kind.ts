@@ -253,6 +253,15 @@ async function main(argv: string[]): Promise<number> {
       nodes: nodesFromKindConfig({ ...parsed, name }),
       dir: fs.mkdtempSync(path.join(os.tmpdir(), `castle-kind-${name}-`)),
     });
+    // kind's installstorage action applies the node image's /kind/manifests/default-storage.yaml
+    // (pkg/cluster/internal/create/actions/installstorage/storage.go): the local-path-storage namespace
+    // and its provisioner. The castle's policies for that namespace need it to exist, as on kind.
+    const ns = await sim.request("POST", "/api/v1/namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "local-path-storage" },
+    });
+    if (ns.status !== 201) throw new Error(`fake kind: local-path-storage: HTTP ${ns.status}`);
     sim.detach();
     const record: FakeKindCluster = {
       name,
