@@ -18,16 +18,7 @@ import {
   withProjectDefaults,
 } from "../render/render";
 import { buildStack, devRawConfig } from "./harness";
-
-function problemsOf(raw: RawConfig): string[] {
-  try {
-    parseCastleConfig(raw);
-  } catch (e) {
-    assert.ok(e instanceof CastleConfigError, `expected CastleConfigError, got ${String(e)}`);
-    return e.problems;
-  }
-  assert.fail("expected the config to be refused");
-}
+import { problemsOf } from "./harness";
 
 function assertOneProblem(raw: RawConfig, ...parts: (string | RegExp)[]): void {
   const problems = problemsOf(raw);

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { CastleConfigError, parseCastleConfig, RawConfig } from "../config/castleConfig";
+import { parseCastleConfig, RawConfig } from "../config/castleConfig";
 import { CONFIG_KEYS, DEFAULTS, InfraRoleSchema, knownKeys } from "../config/schema";
 import {
   ConfigDocsError,
@@ -20,16 +20,7 @@ import {
 } from "../scripts/configDocs";
 import { readProjectFile, withProjectDefaults } from "../render/render";
 import { DEFAULT_INFRA_ROLES } from "../vocabulary/roles";
-
-function problemsOf(raw: RawConfig): string[] {
-  try {
-    parseCastleConfig(raw);
-  } catch (e) {
-    assert.ok(e instanceof CastleConfigError, `expected CastleConfigError, got ${String(e)}`);
-    return e.problems;
-  }
-  assert.fail("expected the config to be refused");
-}
+import { problemsOf } from "./harness";
 
 /** The keys of the README's config table, in row order. */
 function readmeTableKeys(readme: string): string[] {

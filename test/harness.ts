@@ -3,7 +3,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CastleConfig, parseCastleConfig, RawConfig } from "../config/castleConfig";
+import { strict as assert } from "assert";
+import { CastleConfig, CastleConfigError, parseCastleConfig, RawConfig } from "../config/castleConfig";
 import { recordCastle, withProjectDefaults, readStackFile } from "../render/render";
 import type { Recording, RecordedResource, RecordOptions } from "../render/recorder";
 
@@ -99,4 +100,15 @@ export function ancestors(rec: Recording, r: RecordedResource): RecordedResource
     cur = cur.parent ? rec.byUrn(cur.parent) : undefined;
   }
   return out;
+}
+
+/** The problems parseCastleConfig reports for a raw config it must refuse. */
+export function problemsOf(raw: RawConfig): string[] {
+  try {
+    parseCastleConfig(raw);
+  } catch (e) {
+    assert.ok(e instanceof CastleConfigError, `expected CastleConfigError, got ${String(e)}`);
+    return e.problems;
+  }
+  assert.fail("expected the config to be refused");
 }
