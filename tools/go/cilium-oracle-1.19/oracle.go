@@ -37,6 +37,8 @@ type input struct {
 	Policies    []json.RawMessage `json:"policies"`
 	Endpoints   []endpointIn      `json:"endpoints"`
 	Flows       []flowIn          `json:"flows"`
+	// Services are the cluster's Services, for toServices (see services.go).
+	Services []serviceIn `json:"services"`
 }
 
 // options mirror the agent flags that decide policy. Unset fields take the value a Helm-installed
@@ -250,7 +252,7 @@ func run(in *input) (*output, error) {
 		clusterName = ""
 	}
 	for i, raw := range in.Policies {
-		p, ref, err := parsePolicy(logger, raw, clusterName)
+		p, ref, err := parsePolicy(logger, raw, clusterName, in.Services)
 		if err != nil {
 			return nil, fmt.Errorf("policies[%d]: %w", i, err)
 		}
@@ -324,7 +326,7 @@ type typeMeta struct {
 // parsePolicy turns a CNP/CCNP manifest into Cilium's PolicyEntries the way the agent's policy watcher
 // does (pkg/policy/k8s/watcher.go turns a CCNP into a SlimCNP; pkg/policy/k8s/cilium_network_policy.go:
 // upsertCiliumNetworkPolicyV2 calls cnp.Parse and policyutils.RulesToPolicyEntries).
-func parsePolicy(logger *slog.Logger, raw json.RawMessage, clusterName string) (*parsedPolicy, *refusal, error) {
+func parsePolicy(logger *slog.Logger, raw json.RawMessage, clusterName string, services []serviceIn) (*parsedPolicy, *refusal, error) {
 	var tm typeMeta
 	if err := json.Unmarshal(raw, &tm); err != nil {
 		return nil, nil, fmt.Errorf("not a manifest: %w", err)
@@ -371,6 +373,11 @@ func parsePolicy(logger *slog.Logger, raw json.RawMessage, clusterName string) (
 		return nil, &refusal{Policy: name, Stage: "parse",
 			Reason: "the agent skips a policy that requires a derivative policy (toGroups); the operator's derivative is not modelled"}, nil
 	}
+	// pkg/policy/k8s/cilium_network_policy.go resolveCiliumNetworkPolicyRefs: toServices are translated on
+	// a copy before Parse.
+	if err := resolveToServices(cnp, services); err != nil {
+		return nil, nil, fmt.Errorf("services: %w", err)
+	}
 	rules, err := cnp.Parse(logger, clusterName)
 	if err != nil {
 		return nil, &refusal{Policy: name, Reason: err.Error(), Stage: "parse"}, nil
@@ -402,9 +409,6 @@ func (o *oracle) addPolicy(p *parsedPolicy) {
 		for _, r := range q.rules {
 			for _, e := range r.Egress {
 				o.fqdnSels = append(o.fqdnSels, e.ToFQDNs...)
-				if len(e.ToServices) > 0 {
-					o.warn(q.name + " uses toServices; the oracle has no Services, so those peers select nothing")
-				}
 				if len(e.ToGroups) > 0 {
 					o.warn(q.name + " uses toGroups; the oracle has no cloud provider groups, so those peers select nothing")
 				}
@@ -588,8 +592,10 @@ func (o *oracle) evaluate(f flowIn, peer identity.NumericIdentity) (result, erro
 				res.L7 = "proxy"
 			}
 		}
-		if entry.AuthRequirement.IsExplicit() {
-			res.Auth = entry.AuthRequirement.AuthType().String()
+		// The datapath asks for authentication whenever the entry's auth type is set, explicit or derived
+		// from a covering entry (bpf/lib/policy.h __policy_check).
+		if t := entry.AuthRequirement.AuthType(); t != policytypes.AuthTypeDisabled {
+			res.Auth = t.String()
 		}
 	}
 	// bpf/lib/policy.h: under POLICY_AUDIT_MODE policy_can_ingress/policy_can_egress turn every policy

@@ -53,6 +53,7 @@ type tcase struct {
 	policies  []string
 	endpoints []string
 	flows     []string
+	services  string // a JSON list, default none
 }
 
 func (c tcase) run(t *testing.T) *output {
@@ -64,7 +65,11 @@ func (c tcase) run(t *testing.T) *output {
 	doc := `{"clusterName": "default", "options": ` + opts +
 		`, "policies": [` + strings.Join(c.policies, ",") +
 		`], "endpoints": [` + strings.Join(c.endpoints, ",") +
-		`], "flows": [` + strings.Join(c.flows, ",") + `]}`
+		`], "flows": [` + strings.Join(c.flows, ",") + `]`
+	if c.services != "" {
+		doc += `, "services": ` + c.services
+	}
+	doc += `}`
 	var in input
 	if err := json.Unmarshal([]byte(doc), &in); err != nil {
 		t.Fatalf("test input: %v\n%s", err, doc)
@@ -416,6 +421,56 @@ func TestInputErrors(t *testing.T) {
 	} {
 		if _, err := runJSON([]byte(doc)); err == nil {
 			t.Errorf("no error for %s", doc)
+		}
+	}
+}
+
+func TestToServices(t *testing.T) {
+	services := `[{"name": "db", "namespace": "shop", "labels": {"tier": "data"}, "selector": {"app": "db"}},
+		{"name": "ext", "namespace": "shop", "backends": ["203.0.113.7"]}]`
+	egress := func(item string) string {
+		return `{"endpointSelector": {"matchLabels": {"app": "web"}}, "egress": [{"toServices": [` + item + `]}]}`
+	}
+	out := tcase{
+		policies: []string{
+			cnp("shop", "to-db", egress(`{"k8sService": {"serviceName": "db", "namespace": "shop"}}`)),
+			cnp("shop", "to-tier", egress(`{"k8sServiceSelector": {"selector": {"matchLabels": {"tier": "data"}}}}`)),
+			cnp("shop", "to-ext", egress(`{"k8sService": {"serviceName": "ext"}}`)),
+		},
+		endpoints: []string{shopWeb},
+		services:  services,
+		flows: []string{
+			flow("shop/web", "egress", pod("db", "shop", "default"), 5432, "TCP"),
+			flow("shop/web", "egress", pod("cache", "shop", "default"), 5432, "TCP"),
+			flow("shop/web", "egress", ip("203.0.113.7"), 443, "TCP"),
+			flow("shop/web", "egress", ip("203.0.113.8"), 443, "TCP"),
+		},
+	}.run(t)
+	want(t, out, 0, "allowed", reasonAllowed)
+	if got := out.Results[0].Rules; len(got) != 2 {
+		t.Errorf("flow 0: rules %v, want to-db and to-tier", got)
+	}
+	want(t, out, 1, "denied", reasonNoRuleAllows)
+	want(t, out, 2, "allowed", reasonAllowed)
+	want(t, out, 3, "denied", reasonNoRuleAllows)
+}
+
+func TestAuthDerived(t *testing.T) {
+	l3 := `{"endpointSelector": {"matchLabels": {"app": "web"}},
+		"ingress": [{"fromEndpoints": [{"matchLabels": {"app": "frontend"}}], "authentication": {"mode": "required"}}]}`
+	out := tcase{
+		policies:  []string{cnp("shop", "auth-l3", l3), cnp("shop", "allow-frontend", allowFrontend)},
+		endpoints: []string{shopWeb},
+		flows: []string{
+			flow("shop/web", "ingress", pod("frontend", "shop", "default"), 8080, "TCP"),
+			flow("shop/web", "ingress", pod("frontend", "shop", "default"), 9090, "TCP"),
+		},
+	}.run(t)
+	// The port entry without authentication inherits spire from the covering L3-only entry.
+	for i := range 2 {
+		want(t, out, i, "allowed", reasonAllowed)
+		if out.Results[i].Auth != "spire" {
+			t.Errorf("flow %d: auth %q, want spire", i, out.Results[i].Auth)
 		}
 	}
 }

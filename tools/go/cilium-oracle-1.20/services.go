@@ -1,0 +1,1 @@
+../cilium-oracle-1.19/services.go
