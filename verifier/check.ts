@@ -30,6 +30,7 @@ export function checkCastle(inputs: CastleInputs): PropertyResult[] {
   const engine = new PolicyEngine(inputs.policies, inputs.topology, {
     hostFirewall: inputs.hostFirewall,
     routingMode: inputs.routingMode,
+    mutualAuth: inputs.mutualAuth,
     ciliumVersion: inputs.ciliumVersion,
     auditMode: false,
   });

@@ -70,6 +70,7 @@ function sideFlows(inputs: CastleInputs, points: ProbePoints, collapse: boolean)
   const engine = new PolicyEngine(inputs.policies, topology, {
     hostFirewall: inputs.hostFirewall,
     routingMode: inputs.routingMode,
+    mutualAuth: inputs.mutualAuth,
     ciliumVersion: inputs.ciliumVersion,
     auditMode: false,
   });

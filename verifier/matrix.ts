@@ -66,6 +66,7 @@ export function buildMatrix(
   const engine = new PolicyEngine(inputs.policies, inputs.topology, {
     hostFirewall: inputs.hostFirewall,
     routingMode: inputs.routingMode,
+    mutualAuth: inputs.mutualAuth,
     ciliumVersion: inputs.ciliumVersion,
     auditMode,
   });

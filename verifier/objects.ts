@@ -1,7 +1,7 @@
 // The verifier's inputs from Kubernetes objects: a render directory written by `npm run render -- --out`,
 // plain YAML files of Cilium policies, or a stack's resources. No Pulumi here: the policy pack imports it.
 
-import { isCiliumRelease } from "../lib/helm/charts";
+import { isCiliumRelease, releaseChartVersion } from "../lib/helm/charts";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -30,6 +30,13 @@ export interface CastleInputs {
   routingMode: "tunnel" | "native";
   /** Whose semantics apply where Cilium's minors differ: the Cilium release's chart version. */
   ciliumVersion: CiliumVersion;
+  /**
+   * Mutual authentication runs: the Helm values authentication.enabled (the agent's mesh-auth-enabled) and
+   * authentication.mutual.spire.enabled. Without both, a rule with `authentication.mode: required` drops
+   * its traffic (the chart's values.yaml: "policy enforcement will still block requests that require
+   * authentication").
+   */
+  mutualAuth?: boolean;
 }
 
 /** 1.20 and later read as 1.20, anything older as 1.19: the two minors the engine knows. */
@@ -68,7 +75,10 @@ export function fromObjects(objects: Obj[], source: string): CastleInputs {
     auditMode: model.policyAuditMode,
     hostFirewall: ciliumValues(objects)?.hostFirewall?.enabled === true,
     routingMode: ciliumValues(objects)?.routingMode === "native" ? "native" : "tunnel",
-    ciliumVersion: ciliumVersionOf(ciliumRelease(objects)?.version),
+    ciliumVersion: ciliumVersionOf(releaseChartVersion(ciliumRelease(objects) ?? {})),
+    mutualAuth:
+      ciliumValues(objects)?.authentication?.enabled === true &&
+      ciliumValues(objects)?.authentication?.mutual?.spire?.enabled === true,
     ...(typeof ciliumValues(objects)?.cluster?.name === "string"
       ? { ciliumClusterName: ciliumValues(objects)!.cluster.name as string }
       : {}),

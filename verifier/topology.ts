@@ -88,11 +88,33 @@ export function castleTopology(config: ConfigForTopology): Topology {
       };
     }),
   ];
+  const controlPlane = nodes.filter((n) => n.role === "control-plane");
   return {
     clusterName: config.clusterName,
     nodes,
     pods,
     externals,
-    kubeApiServerNodes: nodes.filter((n) => n.role === "control-plane").map((n) => n.name),
+    kubeApiServerNodes: controlPlane.map((n) => n.name),
+    // The Services every cluster has, for toServices: `kubernetes`, without a selector, whose backends are
+    // the API servers (k8s.io/kubernetes pkg/controlplane/controller/kubernetesservice/controller.go, with
+    // its labels), and kubeadm's `kube-dns` (cmd/kubeadm/app/phases/addons/dns/manifests.go).
+    services: [
+      {
+        name: "kubernetes",
+        namespace: "default",
+        labels: { provider: "kubernetes", component: "apiserver" },
+        backends: controlPlane.flatMap((n) => n.ips ?? []),
+      },
+      {
+        name: "kube-dns",
+        namespace: "kube-system",
+        labels: {
+          "k8s-app": "kube-dns",
+          "kubernetes.io/cluster-service": "true",
+          "kubernetes.io/name": "CoreDNS",
+        },
+        selector: { "k8s-app": "kube-dns" },
+      },
+    ],
   };
 }

@@ -9,6 +9,7 @@ export function policyWarnings(inputs: CastleInputs): string[] {
   return new PolicyEngine(inputs.policies, inputs.topology, {
     hostFirewall: inputs.hostFirewall,
     routingMode: inputs.routingMode,
+    mutualAuth: inputs.mutualAuth,
     ciliumVersion: inputs.ciliumVersion,
   }).warnings;
 }

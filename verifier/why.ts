@@ -85,6 +85,7 @@ export function explain(
   const engine = new PolicyEngine(inputs.policies, inputs.topology, {
     hostFirewall: inputs.hostFirewall,
     routingMode: inputs.routingMode,
+    mutualAuth: inputs.mutualAuth,
     ciliumVersion: inputs.ciliumVersion,
     auditMode: opts.enforce ? false : inputs.auditMode,
   });

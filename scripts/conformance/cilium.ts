@@ -59,7 +59,8 @@ async function main(): Promise<number> {
       failed ||= r.findings.length > 0;
       const lines = [
         `${sets} random policy sets over ${inputs.source}'s vocabulary (seed ${seed}) against Cilium ${version}:`,
-        `${r.compared.toLocaleString("en-US")} flows compared, ${r.findings.length} disagree (distinct, shrunk)`,
+        `${r.compared.toLocaleString("en-US")} flows compared, ${r.findings.length} disagree (distinct, shrunk); ` +
+          `${r.authDecided.toLocaleString("en-US")} allowed only after authentication, ${r.refused} policies Cilium refuses`,
       ];
       for (const f of r.findings) {
         const d = f.disagreement;

@@ -4,7 +4,14 @@
 
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { CiliumPolicyObject, EngineOptions, Flow, PolicyEngine, Topology } from "../../verifier/engine";
+import {
+  CiliumPolicyObject,
+  EngineOptions,
+  Flow,
+  PolicyEngine,
+  Topology,
+  TopologyService,
+} from "../../verifier/engine";
 import type { CastleInputs } from "../../verifier/objects";
 import { classPairs, endpointClasses } from "../../verifier/probes";
 import { DATAPATH_EFFECTS } from "./datapathEffects";
@@ -29,13 +36,20 @@ export interface OracleInput {
     namedPorts?: { name: string; port: number; protocol: string }[];
   }[];
   flows: OracleFlow[];
+  services?: TopologyService[];
 }
 
 export interface OracleOutput {
   cilium: string;
   refused: { policy: string; stage: string; reason: string }[];
   warnings?: string[];
-  results: { verdict: "allowed" | "denied" | "error"; reason: string; rules?: string[] }[];
+  results: {
+    verdict: "allowed" | "denied" | "error";
+    reason: string;
+    rules?: string[];
+    /** The auth type the chosen policy map entry requires (explicit or derived), if any. */
+    auth?: string;
+  }[];
 }
 
 export interface Comparison {
@@ -44,7 +58,10 @@ export interface Comparison {
   port: string;
   direction: "ingress" | "egress";
   engine: "allowed" | "denied";
+  /** The authentication the engine says the allowing entry requires. */
+  engineAuth?: string;
   cilium: string;
+  ciliumAuth?: string;
   ciliumReason: string;
   ciliumRules: string[];
   engineReason: string;
@@ -85,6 +102,8 @@ export interface CompareResult {
    * which cannot see the datapath, answers otherwise: each with its effect of datapathEffects.ts.
    */
   explained: (Comparison & { effect: string })[];
+  /** Flows both say an entry allows only after authentication (of the same type). */
+  authDecided: number;
   refused: OracleOutput["refused"];
   engineRefused: string[];
   cilium: string;
@@ -197,6 +216,7 @@ export function compareFlows(
         port,
         direction,
         engine: d.allowed ? "allowed" : "denied",
+        ...(d.auth ? { engineAuth: d.auth } : {}),
         engineReason: d.reason,
         ...(d.datapathEffect ? { effect: d.datapathEffect } : {}),
       });
@@ -220,6 +240,7 @@ export function compareFlows(
         ...(subject.options?.allowLocalhost ? { allowLocalhost: subject.options.allowLocalhost } : {}),
       },
       policies: subject.policies,
+      services: subject.topology.services ?? [],
       endpoints: [...subjects.values()].filter((e) => (host ? e.name === host : !e.host)),
       flows: indexes.map((i) => flows[i]!),
     });
@@ -228,10 +249,25 @@ export function compareFlows(
   }
   const disagreements: Comparison[] = [];
   const explained: CompareResult["explained"] = [];
+  let authDecided = 0;
   results.forEach((r, i) => {
     const { effect, ...m } = meta[i]!;
-    if (r.verdict === m.engine) return;
-    const c = { ...m, cilium: r.verdict, ciliumReason: r.reason, ciliumRules: r.rules ?? [] };
+    // The oracle names the authentication an allowing entry requires; the datapath drops the flow until
+    // Cilium's auth manager has authenticated the pair (engine.ts, authOf). Both must name the same type,
+    // and the engine's verdict is then its own reading of the datapath (without mutual auth: dropped).
+    const ciliumAuth = r.verdict === "allowed" ? (r.auth ?? "") : "";
+    if (ciliumAuth !== "" && ciliumAuth === (m.engineAuth ?? "")) {
+      authDecided++;
+      return;
+    }
+    if (r.verdict === m.engine && ciliumAuth === (m.engineAuth ?? "")) return;
+    const c = {
+      ...m,
+      cilium: r.verdict,
+      ...(ciliumAuth ? { ciliumAuth } : {}),
+      ciliumReason: ciliumAuth ? `${r.reason}, after authentication "${ciliumAuth}"` : r.reason,
+      ciliumRules: r.rules ?? [],
+    };
     if (effect && DATAPATH_EFFECTS.some((e) => e.id === effect)) explained.push({ ...c, effect });
     else disagreements.push(c);
   });
@@ -239,6 +275,7 @@ export function compareFlows(
     compared: flows.length,
     disagreements,
     explained,
+    authDecided,
     refused: out?.refused ?? [],
     engineRefused: engine.rejected.map(
       (x) => `${x.ref.kind} ${x.ref.namespace ? `${x.ref.namespace}/` : ""}${x.ref.name}: ${x.reason}`,

@@ -73,8 +73,39 @@ function ports(r: Rand): Record<string, unknown>[] {
   return [{ ports: [p] }];
 }
 
+/** A toServices item over the topology's Services: by name (with or without namespace) or by labels. */
+function serviceItem(r: Rand, t: Topology): Record<string, unknown> {
+  const svc = t.services?.length
+    ? pick(r, t.services)
+    : { name: "missing", namespace: "default", labels: {} };
+  switch (Math.floor(r() * 3)) {
+    case 0:
+      return { k8sService: { serviceName: svc.name, namespace: svc.namespace } };
+    case 1:
+      return { k8sService: { serviceName: svc.name } };
+    default: {
+      const [key, value] = Object.entries(svc.labels ?? {})[0] ?? ["none", "none"];
+      return {
+        k8sServiceSelector: { selector: { matchLabels: { [key]: value } }, namespace: svc.namespace },
+      };
+    }
+  }
+}
+
 function peerRule(r: Rand, t: Topology, dir: "from" | "to"): Record<string, unknown> {
   const rule: Record<string, unknown> = {};
+  // Now and then a peer kind that needs the cluster's state: Services (egress) or cloud groups.
+  const extra = r();
+  if (dir === "to" && extra < 0.08) {
+    rule.toServices = [serviceItem(r, t)];
+    const tp = ports(r);
+    if (tp.length) rule.toPorts = tp;
+    return rule;
+  }
+  if (extra > 0.97) {
+    rule[`${dir}Groups`] = [{ aws: { securityGroupsIds: ["sg-0123456789"] } }];
+    return rule;
+  }
   switch (Math.floor(r() * 4)) {
     case 0:
       rule[`${dir}Endpoints`] = [selector(r, t, true)];
@@ -102,7 +133,11 @@ export function randomPolicy(r: Rand, t: Topology, i: number): CiliumPolicyObjec
     : { endpointSelector: selector(r, t, false) };
   for (const section of ["ingress", "egress", "ingressDeny", "egressDeny"] as const) {
     if (r() < (section.endsWith("Deny") ? 0.15 : 0.5)) {
-      spec[section] = [peerRule(r, t, section.startsWith("ingress") ? "from" : "to")];
+      const rule = peerRule(r, t, section.startsWith("ingress") ? "from" : "to");
+      // Mutual authentication on some allow rules; one mode only, since two modes for the same peer and
+      // port fail the endpoint's policy (pkg/policy/rule.go: "cannot merge conflicting authentication types").
+      if (!section.endsWith("Deny") && r() < 0.15) rule.authentication = { mode: "required" };
+      spec[section] = [rule];
     }
   }
   if (!spec.ingress && !spec.egress && !spec.ingressDeny && !spec.egressDeny) spec.ingress = [{}];
@@ -169,9 +204,11 @@ export function randomRun(
   inputs: CastleInputs,
   oracle: (input: OracleInput) => OracleOutput,
   opts: { sets: number; flowsPerSet: number; seed: number },
-): { compared: number; findings: RandomFinding[] } {
+): { compared: number; findings: RandomFinding[]; authDecided: number; refused: number } {
   const findings: RandomFinding[] = [];
   let compared = 0;
+  let authDecided = 0;
+  let refused = 0;
   const t = inputs.topology;
   for (let s = 0; s < opts.sets; s++) {
     const seed = opts.seed + s;
@@ -181,6 +218,8 @@ export function randomRun(
     const subject = { ...inputs, policies };
     const result = compareFlows(subject, flows, oracle);
     compared += result.compared;
+    authDecided += result.authDecided;
+    refused += result.refused.length;
     for (const d of result.disagreements) {
       if (
         findings.some(
@@ -200,5 +239,5 @@ export function randomRun(
       findings.push({ seed, policies: minimal, flow, disagreement: disagrees(minimal) ?? d });
     }
   }
-  return { compared, findings };
+  return { compared, findings, authDecided, refused };
 }

@@ -28,8 +28,9 @@ spec:
 
 const REFUSED =
   'castle: warning: CNP demo-shop/bad-port is refused by the agent (it takes no effect): unable to parse port "70000"';
+// data/db is no Service of the dev stack's model (it has default/kubernetes and kube-system/kube-dns).
 const UNMODELLED =
-  "castle: warning: CNP demo-shop/to-svc egress[0].toServices is not modelled by the engine: its verdicts read that rule without it";
+  "castle: warning: CNP demo-shop/to-svc egress[0].toServices[0] names no Service of the cluster model (default/kubernetes, kube-system/kube-dns): Cilium gives the rule no peer from it";
 
 describe("castle: refused policies and unmodelled fields are told first", function () {
   this.timeout(120_000);

@@ -902,6 +902,47 @@ const FROM_KAPI = cnp(
   `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEntities: [kube-apiserver]\n    toPorts: [{ports: [{port: "8443", protocol: TCP}]}]`,
 );
 
+const TO_BACKEND_SERVICE = cnp(
+  "frontend-to-backend-svc",
+  "default",
+  `  endpointSelector: {matchLabels: {role: frontend}}\n  egress:\n  - toServices: [{k8sService: {serviceName: backend, namespace: default}}]`,
+);
+const TO_REMOTE_DB = cnp(
+  "frontend-to-remote-db",
+  "default",
+  `  endpointSelector: {matchLabels: {role: frontend}}\n  egress:\n  - toServices: [{k8sService: {serviceName: remote-db, namespace: default}}]\n    toPorts: [{ports: [{port: "5432", protocol: TCP}]}]`,
+);
+const FRONTEND_GROUPS = cnp(
+  "frontend-groups",
+  "default",
+  `  endpointSelector: {matchLabels: {role: frontend}}\n  egress:\n  - toGroups: [{aws: {securityGroupsIds: [sg-0123456789]}}]\n  - toEndpoints: [{matchLabels: {role: backend}}]`,
+);
+const AUTH_L3 = cnp(
+  "backend-auth",
+  "default",
+  `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    authentication: {mode: required}`,
+);
+const AUTH_PORT_PLAIN = cnp(
+  "backend-port-80",
+  "default",
+  `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "80", protocol: TCP}]}]`,
+);
+const AUTH_PORT_DISABLED = cnp(
+  "backend-port-80-no-auth",
+  "default",
+  `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "80", protocol: TCP}]}]\n    authentication: {mode: disabled}`,
+);
+const AUTH_L4_ONLY = cnp(
+  "backend-80-auth",
+  "default",
+  `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - toPorts: [{ports: [{port: "80", protocol: TCP}]}]\n    authentication: {mode: required}`,
+);
+const L3_FRONTEND_TO_BACKEND = cnp(
+  "backend-from-frontend",
+  "default",
+  `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]`,
+);
+
 export const CASES: ConformanceCase[] = [
   // ===================================== documentation examples =====================================
   {
@@ -2759,5 +2800,271 @@ export const CASES: ConformanceCase[] = [
     options: { auditMode: true },
     flow: tcp("web-a", "db-a", 5432),
     expected: { verdict: "audited", decidedBy: ["egress"], enforcedBy: ["global-infra-dns"] },
+  },
+  // toServices (pkg/policy/k8s/service.go processRule), over the Services of topology.ts.
+  {
+    id: "sem-toservices-selector",
+    source: "semantics",
+    description:
+      "toServices naming a Service with a selector is its pods: the agent adds a generated toEndpoints of the selector and the Service's namespace",
+    policies: [TO_BACKEND_SERVICE],
+    topology: T,
+    flow: tcp("frontend", "backend", 8080),
+    expected: { verdict: "allowed", decidedBy: ["egress"], allowedBy: ["default/frontend-to-backend-svc"] },
+  },
+  {
+    id: "sem-toservices-selector-others",
+    source: "semantics",
+    description: "toServices opens the Service's pods only: another pod stays behind default deny",
+    policies: [TO_BACKEND_SERVICE],
+    topology: T,
+    flow: tcp("frontend", "other", 8080),
+    expected: { verdict: "denied", decidedBy: ["egress"], enforcedBy: ["default/frontend-to-backend-svc"] },
+  },
+  {
+    id: "sem-toservices-any-namespace",
+    source: "semantics",
+    description:
+      "a k8sService without a namespace matches Services of every namespace, not the policy's own (serviceRefMatches)",
+    policies: [
+      cnp(
+        "leia-to-backend",
+        "ns1",
+        `  endpointSelector: {matchLabels: {name: leia}}\n  egress:\n  - toServices: [{k8sService: {serviceName: backend}}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("leia", "backend", 8080),
+    expected: { verdict: "allowed", decidedBy: ["egress"], allowedBy: ["ns1/leia-to-backend"] },
+  },
+  {
+    id: "sem-toservices-service-selector",
+    source: "semantics",
+    description: "k8sServiceSelector matches Services by their own labels (tier=api is the backend Service)",
+    policies: [
+      cnp(
+        "frontend-to-api-tier",
+        "default",
+        `  endpointSelector: {matchLabels: {role: frontend}}\n  egress:\n  - toServices: [{k8sServiceSelector: {selector: {matchLabels: {tier: api}}, namespace: default}}]\n    toPorts: [{ports: [{port: "8080", protocol: TCP}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("frontend", "backend", 8080),
+    expected: { verdict: "allowed", decidedBy: ["egress"], allowedBy: ["default/frontend-to-api-tier"] },
+  },
+  {
+    id: "sem-toservices-backends",
+    source: "semantics",
+    description:
+      "a Service without a selector is its backends' addresses: a generated toCIDRSet (remote-db is 203.0.113.10)",
+    policies: [TO_REMOTE_DB],
+    topology: T,
+    flow: tcp("frontend", "remote-service", 5432),
+    expected: { verdict: "allowed", decidedBy: ["egress"], allowedBy: ["default/frontend-to-remote-db"] },
+  },
+  {
+    id: "sem-toservices-kubernetes",
+    source: "semantics",
+    description:
+      "toServices to default/kubernetes is a CIDR of the API server's node address, and CIDR peers never select nodes: the API server stays closed (use toEntities kube-apiserver)",
+    policies: [
+      cnp(
+        "frontend-to-kubernetes-svc",
+        "default",
+        `  endpointSelector: {matchLabels: {role: frontend}}\n  egress:\n  - toServices: [{k8sService: {serviceName: kubernetes, namespace: default}}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("frontend", "cp", 6443),
+    expected: {
+      verdict: "denied",
+      decidedBy: ["egress"],
+      enforcedBy: ["default/frontend-to-kubernetes-svc"],
+    },
+  },
+  {
+    id: "sem-toservices-unknown-with-ports",
+    source: "semantics",
+    description:
+      "toServices naming no Service leaves the rule without peers, so its toPorts admit every peer, the internet included",
+    policies: [
+      cnp(
+        "frontend-to-missing-svc",
+        "default",
+        `  endpointSelector: {matchLabels: {role: frontend}}\n  egress:\n  - toServices: [{k8sService: {serviceName: missing, namespace: default}}]\n    toPorts: [{ports: [{port: "443", protocol: TCP}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("frontend", "internet", 443),
+    expected: { verdict: "allowed", decidedBy: ["egress"], allowedBy: ["default/frontend-to-missing-svc"] },
+  },
+  {
+    id: "sem-toservices-with-toendpoints",
+    source: "semantics",
+    description:
+      "toServices beside a written toEndpoints is refused by the agent (combining ToEndpoints and ToServices)",
+    policies: [
+      cnp(
+        "frontend-svc-and-endpoints",
+        "default",
+        `  endpointSelector: {matchLabels: {role: frontend}}\n  egress:\n  - toServices: [{k8sService: {serviceName: backend, namespace: default}}]\n    toEndpoints: [{matchLabels: {role: other}}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("frontend", "other", 8080),
+    expected: { verdict: "allowed", rejected: ["default/frontend-svc-and-endpoints"] },
+  },
+  {
+    id: "sem-toservices-egressdeny",
+    source: "semantics",
+    description:
+      "toServices in egressDeny is never translated (processRule walks rule.Egress only): with toPorts the deny covers every peer on the port",
+    policies: [
+      cnp(
+        "frontend-deny-backend-svc",
+        "default",
+        `  endpointSelector: {matchLabels: {role: frontend}}\n  egress:\n  - toEntities: [all]\n  egressDeny:\n  - toServices: [{k8sService: {serviceName: backend, namespace: default}}]\n    toPorts: [{ports: [{port: "443", protocol: TCP}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("frontend", "internet", 443),
+    expected: { verdict: "denied", decidedBy: ["egress"], deniedBy: ["default/frontend-deny-backend-svc"] },
+  },
+  // Cloud groups (toGroups/fromGroups): kind has no cloud provider.
+  {
+    id: "sem-togroups-1.19-skipped",
+    source: "semantics",
+    description:
+      "Cilium 1.19: a policy with toGroups is skipped by the agent, which waits for the operator's derivative policy; without a cloud provider there is none, so the whole policy takes no effect",
+    policies: [FRONTEND_GROUPS],
+    topology: T,
+    flow: tcp("frontend", "other", 8080),
+    expected: { verdict: "allowed", rejected: ["default/frontend-groups"] },
+  },
+  {
+    id: "sem-togroups-1.20-nothing",
+    source: "semantics",
+    description:
+      "Cilium 1.20: toGroups is a selector of the CiliumCIDRGroup a cloud provider's controller creates; without one it selects nothing, and the policy's default deny holds",
+    policies: [FRONTEND_GROUPS],
+    topology: T,
+    options: { ciliumVersion: "1.20" },
+    flow: tcp("frontend", "internet", 443),
+    expected: { verdict: "denied", decidedBy: ["egress"], enforcedBy: ["default/frontend-groups"] },
+  },
+  {
+    id: "sem-togroups-1.20-rest",
+    source: "semantics",
+    description: "Cilium 1.20: the policy's other rules apply beside a toGroups rule",
+    policies: [FRONTEND_GROUPS],
+    topology: T,
+    options: { ciliumVersion: "1.20" },
+    flow: tcp("frontend", "backend", 8080),
+    expected: { verdict: "allowed", decidedBy: ["egress"], allowedBy: ["default/frontend-groups"] },
+  },
+  // Mutual authentication (pkg/policy/mapstate.go authPreferredInsert, lookup; bpf/lib/policy.h).
+  {
+    id: "sem-auth-required",
+    source: "semantics",
+    description:
+      "authentication.mode required: the allow entry asks for SPIRE authentication, and without mutual auth Cilium drops it (DROP_POLICY_AUTH_REQUIRED)",
+    policies: [AUTH_L3],
+    topology: T,
+    flow: tcp("frontend", "backend", 8080),
+    expected: {
+      verdict: "denied",
+      decidedBy: ["ingress"],
+      allowedBy: ["default/backend-auth"],
+      reason: "DROP_POLICY_AUTH_REQUIRED",
+    },
+  },
+  {
+    id: "sem-auth-required-audit",
+    source: "semantics",
+    description: "the authentication drop is a policy drop: audit mode lets it through",
+    policies: [AUTH_L3],
+    topology: T,
+    options: { auditMode: true },
+    flow: tcp("frontend", "backend", 8080),
+    expected: { verdict: "audited", decidedBy: ["ingress"], allowedBy: ["default/backend-auth"] },
+  },
+  {
+    id: "sem-auth-required-mutual",
+    source: "semantics",
+    description: "with mutual authentication (SPIRE) the authenticated peer is allowed",
+    policies: [AUTH_L3],
+    topology: T,
+    options: { mutualAuth: true },
+    flow: tcp("frontend", "backend", 8080),
+    expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-auth"] },
+  },
+  {
+    id: "sem-auth-always-fail",
+    source: "semantics",
+    description: "authentication.mode test-always-fail drops even with mutual authentication",
+    policies: [
+      cnp(
+        "backend-auth-fail",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    authentication: {mode: test-always-fail}`,
+      ),
+    ],
+    topology: T,
+    options: { mutualAuth: true },
+    flow: tcp("frontend", "backend", 8080),
+    expected: { verdict: "denied", decidedBy: ["ingress"], allowedBy: ["default/backend-auth-fail"] },
+  },
+  {
+    id: "sem-auth-derived",
+    source: "semantics",
+    description:
+      "a port rule without authentication inherits it from the covering L3-only entry of the same peer (authPreferredInsert)",
+    policies: [AUTH_L3, AUTH_PORT_PLAIN],
+    topology: T,
+    flow: tcp("frontend", "backend", 80),
+    expected: {
+      verdict: "denied",
+      decidedBy: ["ingress"],
+      allowedBy: ["default/backend-auth", "default/backend-port-80"],
+      reason: "DROP_POLICY_AUTH_REQUIRED",
+    },
+  },
+  {
+    id: "sem-auth-explicit-disabled",
+    source: "semantics",
+    description:
+      "an explicit mode disabled on the more specific port entry wins over the covering entry's required",
+    policies: [AUTH_L3, AUTH_PORT_DISABLED],
+    topology: T,
+    flow: tcp("frontend", "backend", 80),
+    expected: {
+      verdict: "allowed",
+      decidedBy: ["ingress"],
+      allowedBy: ["default/backend-auth", "default/backend-port-80-no-auth"],
+    },
+  },
+  {
+    id: "sem-auth-l4-only-wins",
+    source: "semantics",
+    description:
+      "an L4-only entry (every peer) with required beats the peer's L3-only entry on its port: the more specific port wins the lookup",
+    policies: [AUTH_L4_ONLY, L3_FRONTEND_TO_BACKEND],
+    topology: T,
+    flow: tcp("frontend", "backend", 80),
+    expected: {
+      verdict: "denied",
+      decidedBy: ["ingress"],
+      allowedBy: ["default/backend-80-auth", "default/backend-from-frontend"],
+      reason: "DROP_POLICY_AUTH_REQUIRED",
+    },
+  },
+  {
+    id: "sem-auth-l4-only-other-port",
+    source: "semantics",
+    description: "on another port only the L3-only entry matches, and it asks no authentication",
+    policies: [AUTH_L4_ONLY, L3_FRONTEND_TO_BACKEND],
+    topology: T,
+    flow: tcp("frontend", "backend", 81),
+    expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-from-frontend"] },
   },
 ];

@@ -120,6 +120,23 @@ export const CLUSTER: Topology = {
     { id: "remote-service", ip: "203.0.113.10" },
     { id: "cilium-io", ip: "104.198.14.52" },
   ],
+  // Services for toServices: two with a selector (pods), two without (their backends' addresses).
+  services: [
+    {
+      name: "kubernetes",
+      namespace: "default",
+      labels: { component: "apiserver", provider: "kubernetes" },
+      backends: ["172.18.0.2"],
+    },
+    {
+      name: "kube-dns",
+      namespace: "kube-system",
+      labels: { "k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS" },
+      selector: { "k8s-app": "kube-dns" },
+    },
+    { name: "backend", namespace: "default", labels: { tier: "api" }, selector: { role: "backend" } },
+    { name: "remote-db", namespace: "default", labels: { tier: "external" }, backends: ["203.0.113.10"] },
+  ],
 };
 
 /** The same cluster with a second control-plane node (an HA control plane: etcd peers on two hosts). */

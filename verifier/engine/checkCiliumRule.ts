@@ -209,8 +209,6 @@ export function checkCiliumRule(rule: Obj, opts: { namespaced: boolean; path?: s
         );
       if (len(r.icmps) > 0 && len(r.toPorts) > 0)
         add(path, "icmps may not be combined with toPorts in one rule: use a separate rule");
-      if (len(r.toServices) > 0 && len(r.toPorts) > 0)
-        add(path, "toServices may not be combined with toPorts");
       for (const key of ["fromEntities", "toEntities"]) {
         for (const e of asArray(r[key]) as unknown as string[]) {
           if (!(KNOWN_ENTITIES as readonly string[]).includes(e))

@@ -3,7 +3,7 @@
 
 import { Cidr, parseCidr, parseIp } from "../../lib/net/cidr";
 import { FqdnMatcher, fqdnSelectorProblem } from "./fqdn";
-import { RESERVED, SOURCE_RESERVED } from "./labels";
+import { LabelSet, RESERVED, SOURCE_K8S, SOURCE_RESERVED } from "./labels";
 import {
   EndpointSelector,
   entitySelectors,
@@ -25,15 +25,27 @@ import {
   PolicyRef,
   PortRule,
   Rule,
+  ServiceSelector,
+  TopologyService,
   UNLABELLED_LAYER,
 } from "./types";
-import { LAYER_LABEL } from "../../vocabulary/labels";
+import { LAYER_LABEL, POD_NAMESPACE_LABEL } from "../../vocabulary/labels";
 import type { CiliumVersion } from "./types";
 
 export class PolicyInvalidError extends Error {}
 
 /** A policy the API server refuses before the agent sees it: the CRD schema does not allow it. */
 export class CrdSchemaError extends PolicyInvalidError {}
+
+/**
+ * Cilium 1.19: a policy with toGroups/fromGroups that the agent skips, waiting for the operator's derivative
+ * policy (pkg/policy/k8s/cilium_network_policy.go onUpsert: `if cnp.RequiresDerivative() { return }`). The
+ * operator derives it only when a cloud provider resolves the groups (pkg/policy/groups/helpers.go
+ * createAPIRules -> api.Groups.GetCidrSet: "Provider aws is not registered" without the AWS operator), and
+ * on an error it creates nothing (pkg/policy/groups/actions.go addDerivativePolicy), so the policy never
+ * takes effect.
+ */
+export class DerivativePolicyError extends PolicyInvalidError {}
 
 /** A CIDR peer: the prefix and its exceptions (fromCIDRSet/toCIDRSet "except"). */
 export interface CidrPeer {
@@ -75,6 +87,9 @@ export interface IcmpMatch {
   type: number;
 }
 
+/** AuthType (pkg/policy/types/auth.go): disabled 0, spire 1, test-always-fail 2. */
+export const AUTH_TYPES = ["disabled", "spire", "test-always-fail"] as const;
+
 export interface CompiledEntry {
   rule: CompiledRule;
   /** "CNP ns/name egress[2]", for reasons. */
@@ -91,6 +106,11 @@ export interface CompiledEntry {
   allL4: boolean;
   ports: PortMatch[];
   icmps: IcmpMatch[];
+  /**
+   * The explicit authentication of an allow item, as an index of AUTH_TYPES (pkg/policy/l4.go getAuthType:
+   * mode disabled 0, required 1 (spire), test-always-fail 2); undefined when the item has none.
+   */
+  auth?: number;
 }
 
 export interface CompiledRule {
@@ -361,6 +381,8 @@ interface PeerFields {
   cidrSet?: unknown;
   nodes?: unknown;
   fqdns?: unknown;
+  groups?: unknown;
+  services?: unknown;
 }
 
 function peerFields(item: IngressRule | EgressRule, direction: Direction): PeerFields {
@@ -372,6 +394,7 @@ function peerFields(item: IngressRule | EgressRule, direction: Direction): PeerF
       cidr: i.fromCIDR,
       cidrSet: i.fromCIDRSet,
       nodes: i.fromNodes,
+      groups: i.fromGroups,
     };
   }
   const e = item as EgressRule;
@@ -382,6 +405,8 @@ function peerFields(item: IngressRule | EgressRule, direction: Direction): PeerF
     cidrSet: e.toCIDRSet,
     nodes: e.toNodes,
     fqdns: e.toFQDNs,
+    groups: e.toGroups,
+    services: e.toServices,
   };
 }
 
@@ -392,6 +417,8 @@ const FIELD_NAMES: Record<keyof PeerFields, [string, string]> = {
   cidrSet: ["FromCIDRSet", "ToCIDRSet"],
   nodes: ["FromNodes", "ToNodes"],
   fqdns: ["FromFQDNs", "ToFQDNs"],
+  groups: ["FromGroups", "ToGroups"],
+  services: ["FromServices", "ToServices"],
 };
 
 function asList(v: unknown, what: string): unknown[] | undefined {
@@ -407,6 +434,8 @@ interface CompileContext {
   hostPolicy: boolean;
   /** The Cilium minor whose semantics apply where versions differ (EngineOptions.ciliumVersion). */
   ciliumVersion: CiliumVersion;
+  /** The cluster's Services, for toServices. */
+  services: TopologyService[];
 }
 
 function compileEntry(
@@ -503,6 +532,57 @@ function compileEntry(
     }
   }
 
+  // Groups (toGroups/fromGroups). 1.19 never gets here: the agent skips the whole policy
+  // (DerivativePolicyError). 1.20 reads each group as a selector of the CiliumCIDRGroup a cloud provider's
+  // controller would create (pkg/policy/api/groups.go GetAsEndpointSelector, pkg/policy/utils/parserules.go
+  // mergeEndpointSelectors); without a cloud provider there is none, so the peers select nothing, yet the
+  // rule still has L3 peers (it is no "every peer" rule). An empty list is no peer field at all.
+  const groups = asList(fields.groups, FIELD_NAMES.groups[dirIdx]);
+  if (groups && groups.length > 0) {
+    fieldsPresent++;
+    texts.push(
+      `${groups.length === 1 ? "a cloud group" : `${groups.length} cloud groups`} (selects nothing without a cloud provider)`,
+    );
+  }
+
+  // toServices (allow rules only): before parsing, the agent's policy watcher turns each Service a toServices
+  // item names into generated peers (pkg/policy/k8s/service.go processRule): a Service with a selector
+  // becomes a toEndpoints selector (its selector plus its namespace), one without becomes toCIDRSet of its
+  // backends' addresses. An item whose namespace is empty matches Services of every namespace
+  // (serviceRefMatches / serviceSelectorMatches). processRule walks rule.Egress only: toServices in
+  // egressDeny is never translated. With no Service matched the rule keeps no peer field, so with toPorts it
+  // admits every peer on those ports.
+  if (direction === "egress" && !deny) {
+    const services = asList(fields.services, FIELD_NAMES.services[dirIdx]) as ServiceSelector[] | undefined;
+    let generated = false;
+    for (const item of services ?? []) {
+      for (const svc of servicesOf(item ?? {}, ctx.services)) {
+        const where = `service ${svc.namespace}/${svc.name}`;
+        if (svc.selector && Object.keys(svc.selector).length > 0) {
+          const matchLabels: Record<string, string> = {
+            [`${SOURCE_K8S}:${POD_NAMESPACE_LABEL}`]: svc.namespace,
+          };
+          for (const [k, v] of Object.entries(svc.selector)) matchLabels[`${SOURCE_K8S}:${k}`] = v;
+          const scoped = scopePeerSelector(
+            EndpointSelector.fromK8s({ matchLabels }),
+            ctx.namespace,
+            ctx.subjectMatchesInit,
+          );
+          peers.selectors.push(scoped);
+          texts.push(`${where} (endpoints {${scoped.toString()}})`);
+        } else {
+          for (const ip of svc.backends ?? []) {
+            const cidr = parseCidrOrIp(ip);
+            peers.cidrs.push({ cidr, except: [], text: cidr.canonical });
+            texts.push(`${where} (backend ${cidr.canonical})`);
+          }
+        }
+        generated = true;
+      }
+    }
+    if (generated) fieldsPresent++;
+  }
+
   const toPorts = asList(it.toPorts, "toPorts") as PortRule[] | undefined;
   const icmpRules = asList(it.icmps, "icmps") as ICMPRule[] | undefined;
   if ((icmpRules?.length ?? 0) > 0 && (toPorts?.length ?? 0) > 0) {
@@ -536,7 +616,47 @@ function compileEntry(
     allL4: !hasL4 && peerCount > 0,
     ports,
     icmps,
+    ...(deny ? {} : authOf((it as { authentication?: unknown }).authentication)),
   };
+}
+
+/** An allow item's explicit authentication (pkg/policy/l4.go getAuthType; other modes are not explicit). */
+function authOf(a: unknown): { auth?: number } {
+  const mode = (a as { mode?: unknown } | null | undefined)?.mode;
+  if (mode === "disabled") return { auth: 0 };
+  if (mode === "required") return { auth: 1 };
+  if (mode === "test-always-fail") return { auth: 2 };
+  return {};
+}
+
+/** The Services a toServices item names (pkg/policy/k8s/service.go serviceSelectorMatches / serviceRefMatches). */
+function servicesOf(item: ServiceSelector, services: TopologyService[]): TopologyService[] {
+  const bySelector = item.k8sServiceSelector;
+  if (bySelector) {
+    let sel: EndpointSelector;
+    try {
+      sel = EndpointSelector.fromK8s(bySelector.selector ?? {});
+    } catch (e) {
+      throw new PolicyInvalidError(`toServices k8sServiceSelector: ${(e as Error).message}`);
+    }
+    const ns = bySelector.namespace ?? "";
+    // labelsMatcher ignores the label source: a Service's labels are matched by key.
+    return services.filter(
+      (s) =>
+        (ns === "" || ns === s.namespace) &&
+        sel.matches(
+          new LabelSet(
+            Object.entries(s.labels ?? {}).map(([key, value]) => ({ source: SOURCE_K8S, key, value })),
+          ),
+        ),
+    );
+  }
+  const ref = item.k8sService;
+  if (ref) {
+    const ns = ref.namespace ?? "";
+    return services.filter((s) => (ns === "" || ns === s.namespace) && ref.serviceName === s.name);
+  }
+  return [];
 }
 
 function compileRule(
@@ -546,6 +666,7 @@ function compileRule(
   index: number,
   clusterName: string,
   ciliumVersion: CiliumVersion,
+  services: TopologyService[],
 ): CompiledRule {
   const isCnp = p.kind === "CiliumNetworkPolicy";
   const namespace = isCnp ? (ref.namespace as string) : undefined;
@@ -617,6 +738,7 @@ function compileRule(
     subjectMatchesInit,
     hostPolicy: hasNs,
     ciliumVersion,
+    services,
   };
   const sections: [CompiledEntry["section"], (IngressRule | EgressRule)[] | undefined][] = [
     ["ingress", spec.ingress],
@@ -637,40 +759,45 @@ export interface CompileResult {
   rules: CompiledRule[];
   /** Policies the API server or the agent would refuse, with the reason; they take no effect. */
   rejected: { ref: PolicyRef; reason: string; by: "api-server" | "agent" }[];
-  /** Fields the engine does not evaluate, each with where it is: verdicts about those rules may be wrong. */
+  /** Notes on how a policy is read that the user should see before a verdict (see notesOn). */
   unmodelled: string[];
 }
 
 /**
- * Peer and rule fields the engine reads past: Services (toServices needs the Service's endpoints), cloud
- * groups (toGroups/fromGroups resolve through a cloud provider), mutual authentication (needs an auth
- * entry Cilium's auth manager creates at runtime). A rule carrying one is still
- * evaluated on its other fields, and the user is told.
+ * What the user should know about how a policy is read, beyond refusals: toServices items that name no
+ * Service of the topology (Cilium then gives the rule no peer from them).
  */
-const UNMODELLED_FIELDS = [
-  "toServices",
-  "toGroups",
-  "fromGroups",
-  "authentication",
-  "fromRequires",
-  "toRequires",
-];
-
-function unmodelledIn(ref: PolicyRef, specs: Rule[]): string[] {
+function notesOn(ref: PolicyRef, specs: Rule[], services: TopologyService[]): string[] {
   const out: string[] = [];
   specs.forEach((spec, i) => {
-    for (const section of ["ingress", "ingressDeny", "egress", "egressDeny"] as const) {
-      ((spec[section] ?? []) as Record<string, unknown>[]).forEach((r, j) => {
-        for (const f of UNMODELLED_FIELDS) {
-          if (r[f] !== undefined)
-            out.push(
-              `${refText(ref)} ${specs.length > 1 ? `specs[${i}].` : ""}${section}[${j}].${f} is not modelled by the engine: its verdicts read that rule without it`,
-            );
-        }
+    ((spec.egress ?? []) as EgressRule[]).forEach((r, j) => {
+      ((r?.toServices ?? []) as ServiceSelector[]).forEach((item, k) => {
+        if (servicesOf(item ?? {}, services).length === 0)
+          out.push(
+            `${refText(ref)} ${specs.length > 1 ? `specs[${i}].` : ""}egress[${j}].toServices[${k}] names no Service of the cluster model (${services.length ? services.map((s) => `${s.namespace}/${s.name}`).join(", ") : "none"}): Cilium gives the rule no peer from it${(r.toPorts ?? []).length > 0 ? ", so its toPorts admit every peer" : ""}`,
+          );
       });
-    }
+    });
   });
   return out;
+}
+
+/** pkg/policy/api/rule.go Rule.RequiresDerivative: any toGroups or fromGroups item, allow or deny. */
+function requiresDerivative(specs: Rule[]): boolean {
+  const has = (items: unknown, key: "toGroups" | "fromGroups"): boolean =>
+    Array.isArray(items) &&
+    items.some(
+      (r) =>
+        Array.isArray((r as Record<string, unknown> | null)?.[key]) &&
+        (r as Record<string, unknown[]>)[key].length > 0,
+    );
+  return specs.some(
+    (s) =>
+      has(s.egress, "toGroups") ||
+      has(s.egressDeny, "toGroups") ||
+      has(s.ingress, "fromGroups") ||
+      has(s.ingressDeny, "fromGroups"),
+  );
 }
 
 /**
@@ -681,6 +808,7 @@ export function compilePolicies(
   policies: CiliumPolicyObject[],
   clusterName: string,
   ciliumVersion: CiliumVersion = "1.19",
+  services: TopologyService[] = [],
 ): CompileResult {
   const rules: CompiledRule[] = [];
   const rejected: CompileResult["rejected"] = [];
@@ -695,9 +823,21 @@ export function compilePolicies(
       if (p.spec) specs.push(p.spec);
       if (Array.isArray(p.specs)) specs.push(...p.specs);
       if (specs.length === 0) throw new PolicyInvalidError("the policy has neither spec nor specs");
-      const compiled = specs.map((s, i) => compileRule(p, ref, s, i, clusterName, ciliumVersion));
+      const derivative = ciliumVersion === "1.19" && requiresDerivative(specs);
+      let compiled: CompiledRule[];
+      try {
+        compiled = specs.map((s, i) => compileRule(p, ref, s, i, clusterName, ciliumVersion, services));
+      } catch (e) {
+        // The API server refuses first; a policy it stores but the agent skips is never parsed.
+        if (!derivative || e instanceof CrdSchemaError) throw e;
+        compiled = [];
+      }
+      if (derivative)
+        throw new DerivativePolicyError(
+          "it has toGroups/fromGroups: the agent skips it and waits for a derivative policy, which the operator creates only with a cloud provider's groups (AWS); without one the policy never takes effect",
+        );
       rules.push(...compiled);
-      unmodelled.push(...unmodelledIn(ref, specs));
+      unmodelled.push(...notesOn(ref, specs, services));
     } catch (e) {
       if (e instanceof PolicyInvalidError || e instanceof SelectorError) {
         rejected.push({ ref, reason: e.message, by: e instanceof CrdSchemaError ? "api-server" : "agent" });

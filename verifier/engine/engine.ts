@@ -26,7 +26,7 @@
 // an L4 scan over a handful of entries.
 
 import { Cidr, cidrContains, parseCidr } from "../../lib/net/cidr";
-import { CompiledEntry, CompiledRule, compilePolicies, L7, PortMatch, refText } from "./compile";
+import { AUTH_TYPES, CompiledEntry, CompiledRule, compilePolicies, L7, PortMatch, refText } from "./compile";
 import {
   LabelSet,
   localHostIdentityLabels,
@@ -139,10 +139,16 @@ export class PolicyEngine {
       routingMode: opts.routingMode ?? "tunnel",
       tunnelPort: opts.tunnelPort ?? VXLAN_PORT,
       ciliumVersion: opts.ciliumVersion ?? "1.19",
+      mutualAuth: opts.mutualAuth ?? false,
     };
     this.clusterName = topology.clusterName ?? "default";
 
-    const compiled = compilePolicies(policies, this.clusterName, opts.ciliumVersion ?? "1.19");
+    const compiled = compilePolicies(
+      policies,
+      this.clusterName,
+      opts.ciliumVersion ?? "1.19",
+      topology.services ?? [],
+    );
     this.rejected = compiled.rejected;
     for (const r of compiled.rejected)
       this.warnings.push(
@@ -671,15 +677,108 @@ export class PolicyEngine {
       out.proxied = proxied;
       return out;
     }
+    const auth = this.authOf(l3, p, flow, dst);
+    if (auth !== 0 && !(auth === 1 && this.opts.mutualAuth)) {
+      // bpf/lib/policy.h __policy_check: an allow entry with an auth type returns DROP_POLICY_AUTH_REQUIRED;
+      // bpf_lxc.c / host_firewall.h then ask auth_lookup (bpf/lib/auth.h), which passes only with an entry
+      // of Cilium's auth manager: none without mutual authentication (authentication.mutual.spire), never for
+      // test-always-fail. It is a policy drop, so audit mode lets it through (policy_can_egress/ingress).
+      const type = AUTH_TYPES[auth];
+      const out = outcome(
+        enforced,
+        false,
+        allowedBy as PolicyRef[],
+        NO_REFS,
+        enforcedBy,
+        `${what()} allowed by ${(allowTexts as string[]).join("; ")}, but only after authentication "${type}", ${auth === 2 ? "which always fails" : "and mutual authentication is off (the Helm values authentication.enabled and authentication.mutual.spire.enabled), so no peer is ever authenticated"}: Cilium drops it (DROP_POLICY_AUTH_REQUIRED)`,
+      );
+      out.result.datapathEffect = "auth-required";
+      out.result.auth = type;
+      if (proxied) out.proxied = proxied;
+      return out;
+    }
     const out = outcome(
       enforced,
       true,
       allowedBy as PolicyRef[],
       NO_REFS,
       enforcedBy,
-      `${what()} allowed by ${(allowTexts as string[]).join("; ")}`,
+      `${what()} allowed by ${(allowTexts as string[]).join("; ")}${auth !== 0 ? ` once SPIRE has authenticated both sides (authentication "${AUTH_TYPES[auth]}")` : ""}`,
     );
+    if (auth !== 0) out.result.auth = AUTH_TYPES[auth];
     if (proxied) out.proxied = proxied;
+    return out;
+  }
+
+  /**
+   * The auth type of the policy map entry the datapath picks for an allowed flow (an index of AUTH_TYPES).
+   * The allowing items become map keys: the peer's identity, or identity 0 for an item without peers or
+   * with the `all` entity; and a port prefix (L3-only 0, a protocol with every port 8, one port or an ICMP
+   * type 24, a range the aligned block around the port). Per key the explicit auth types merge to the
+   * highest (pkg/policy/types/entry.go Merge). Each lookup (the identity's, identity 0's) takes the longest
+   * prefix; a key without an explicit type inherits that of the most specific covering key with one
+   * (pkg/policy/mapstate.go authPreferredInsert). Of the two, the longer prefix wins (the identity's on a
+   * tie) and, without an explicit type, takes the other's when higher (mapstate.go lookup authOverride,
+   * bpf/lib/policy.h __policy_check).
+   */
+  private authOf(l3: L3Match, p: PeerId, flow: Flow, dst: Ep): number {
+    const scopes: Map<number, number | undefined>[] = [new Map(), new Map()]; // [identity, identity 0]
+    let any = false;
+    const add = (scope: 0 | 1, prefix: number, auth: number | undefined): void => {
+      const m = scopes[scope]!;
+      if (auth !== undefined) any = true;
+      const cur = m.get(prefix);
+      m.set(prefix, auth === undefined ? cur : Math.max(cur ?? -1, auth));
+    };
+    const allowing = [...l3.allows, ...l3.fqdnAllows.filter((e) => this.fqdnMatches(e, p, flow))];
+    for (const e of allowing) {
+      const prefixes = this.keyPrefixes(e, flow, dst);
+      if (prefixes.length === 0) continue;
+      const wildcard = e.allPeers || e.peers.selectors.some((s) => s.isWildcard());
+      const specific =
+        !e.allPeers &&
+        (e.peers.selectors.some((s) => !s.isWildcard() && s.matches(p.labels)) ||
+          (e.peers.cidrs.length > 0 && this.cidrMatches(e, p)) ||
+          (e.peers.fqdns.length > 0 && this.fqdnMatches(e, p, flow)));
+      for (const prefix of prefixes) {
+        if (specific) add(0, prefix, e.auth);
+        if (wildcard) add(1, prefix, e.auth);
+      }
+    }
+    if (!any) return 0;
+    const pick = (
+      m: Map<number, number | undefined>,
+    ): { prefix: number; auth: number; explicit: boolean } | undefined => {
+      if (m.size === 0) return undefined;
+      const prefixes = [...m.keys()].sort((a, b) => b - a);
+      const top = prefixes[0]!;
+      const own = m.get(top);
+      if (own !== undefined) return { prefix: top, auth: own, explicit: true };
+      const cover = prefixes.slice(1).find((x) => m.get(x) !== undefined);
+      return { prefix: top, auth: cover === undefined ? 0 : (m.get(cover) as number), explicit: false };
+    };
+    const l3Key = pick(scopes[0]!);
+    const l4Key = pick(scopes[1]!);
+    if (!l3Key || !l4Key) return (l3Key ?? l4Key)?.auth ?? 0;
+    const [chosen, other] = l4Key.prefix > l3Key.prefix ? [l4Key, l3Key] : [l3Key, l4Key];
+    return !chosen.explicit && other.auth > chosen.auth ? other.auth : chosen.auth;
+  }
+
+  /** The prefix lengths of the policy map keys an allowing item puts over the flow (see authOf). */
+  private keyPrefixes(e: CompiledEntry, flow: Flow, dst: Ep): number[] {
+    if (e.allL4) return [0];
+    if (flow.protocol === "ICMP" || flow.protocol === "ICMPv6") {
+      const type = flow.icmpType ?? (flow.protocol === "ICMP" ? 8 : 128);
+      return e.icmps.some((i) => i.protocol === flow.protocol && i.type === type) ? [24] : [];
+    }
+    const out: number[] = [];
+    for (const pm of e.ports) {
+      if (pm.protocol !== flow.protocol || !portMatches(pm, flow.port, dst)) continue;
+      if (pm.portName !== undefined) out.push(24);
+      else if (pm.port === 0 && pm.endPort === undefined) out.push(8);
+      else if (pm.endPort === undefined) out.push(24);
+      else out.push(8 + 16 - rangeBlockBits(pm.port, pm.endPort, flow.port ?? 0));
+    }
     return out;
   }
 
@@ -766,6 +865,21 @@ export class PolicyEngine {
     if (proxied) v.proxied = proxied;
     return v;
   }
+}
+
+/**
+ * The bits of the aligned block around `port` that a port range's keys use (pkg/policy/types/portrange.go
+ * PortRangeToMaskedPorts: the range is cut into the largest aligned power-of-two blocks).
+ */
+function rangeBlockBits(start: number, end: number, port: number): number {
+  let bits = 0;
+  while (bits < 16) {
+    const size = 2 ** (bits + 1);
+    const base = port - (port % size);
+    if (base < start || base + size - 1 > end) break;
+    bits++;
+  }
+  return bits;
 }
 
 /** Cilium's VXLAN port (the chart's default tunnel protocol; Geneve uses 6081). */

@@ -71,14 +71,37 @@ export interface FQDNSelector {
   matchPattern?: string;
 }
 
+/** Mutual authentication of a rule's traffic (pkg/policy/api/rule.go Authentication). */
+export interface Authentication {
+  mode: "disabled" | "required" | "test-always-fail";
+}
+
+/** A cloud provider group (pkg/policy/api/groups.go): only AWS exists. */
+export interface Groups {
+  aws?: {
+    labels?: Record<string, string>;
+    securityGroupsIds?: string[];
+    securityGroupsNames?: string[];
+    region?: string;
+  };
+}
+
+/** A toServices item (pkg/policy/api/service.go): a Service by name, or Services by their labels. */
+export interface ServiceSelector {
+  k8sService?: { serviceName?: string; namespace?: string };
+  k8sServiceSelector?: { selector: LabelSelector; namespace?: string };
+}
+
 export interface IngressRule {
   fromEndpoints?: LabelSelector[];
   fromEntities?: string[];
   fromCIDR?: string[];
   fromCIDRSet?: CIDRRule[];
   fromNodes?: LabelSelector[];
+  fromGroups?: Groups[];
   toPorts?: PortRule[];
   icmps?: ICMPRule[];
+  authentication?: Authentication;
 }
 
 export interface EgressRule {
@@ -88,8 +111,11 @@ export interface EgressRule {
   toCIDRSet?: CIDRRule[];
   toNodes?: LabelSelector[];
   toFQDNs?: FQDNSelector[];
+  toServices?: ServiceSelector[];
+  toGroups?: Groups[];
   toPorts?: PortRule[];
   icmps?: ICMPRule[];
+  authentication?: Authentication;
 }
 
 export interface Rule {
@@ -152,6 +178,22 @@ export interface TopologyExternal {
   kubeApiServer?: boolean;
 }
 
+/**
+ * A Kubernetes Service, for toServices (pkg/policy/k8s/service.go processRule): one with a selector is
+ * read as a toEndpoints selector (its selector plus its namespace); one without as toCIDRSet of its
+ * backends' addresses.
+ */
+export interface TopologyService {
+  name: string;
+  namespace: string;
+  /** The Service object's own labels (k8sServiceSelector matches these). */
+  labels?: Record<string, string>;
+  /** spec.selector; absent or empty for a Service whose endpoints are managed by hand. */
+  selector?: Record<string, string>;
+  /** The backends' addresses (EndpointSlices), used only when there is no selector. */
+  backends?: string[];
+}
+
 export interface Topology {
   nodes: TopologyNode[];
   /** Pod endpoints (kind "pod"). */
@@ -161,6 +203,8 @@ export interface Topology {
   kubeApiServerNodes?: string[];
   /** Cilium's cluster name (label io.cilium.k8s.policy.cluster); default "default". */
   clusterName?: string;
+  /** The cluster's Services, for toServices; none when absent. */
+  services?: TopologyService[];
 }
 
 export type FlowProtocol = "TCP" | "UDP" | "SCTP" | "ICMP" | "ICMPv6";
@@ -202,9 +246,14 @@ export interface DirectionResult {
   reason: string;
   /**
    * Set when the datapath decided, not the policy repository (scripts/conformance/datapathEffects.ts):
-   * "self-traffic", "encap-prohibited".
+   * "self-traffic", "encap-prohibited", "auth-required".
    */
   datapathEffect?: string;
+  /**
+   * The authentication the policy map entry requires ("spire", "test-always-fail"; pkg/policy/types/auth.go),
+   * when the policy allows the flow only after mutual authentication.
+   */
+  auth?: string;
 }
 
 export interface Verdict {
@@ -239,4 +288,9 @@ export interface EngineOptions {
   routingMode?: "tunnel" | "native";
   /** The tunnel's UDP port in tunnel routing (VXLAN 8472, the castle's; Geneve 6081). */
   tunnelPort?: number;
+  /**
+   * The Helm value authentication.mutual.spire.enabled: with it, rules with `authentication.mode: required`
+   * admit their peers once SPIRE has authenticated them; without it (the castle's) Cilium drops them.
+   */
+  mutualAuth?: boolean;
 }

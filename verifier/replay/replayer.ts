@@ -70,6 +70,7 @@ export class Replayer {
       auditMode: false,
       hostFirewall: this.inputs.hostFirewall ?? true,
       routingMode: this.inputs.routingMode ?? "tunnel",
+      mutualAuth: this.inputs.mutualAuth,
       ciliumVersion: this.inputs.ciliumVersion ?? "1.19",
     });
     for (const p of this.endpoints.addedPods) this.engine.addPod(p, this.nodeNames);
