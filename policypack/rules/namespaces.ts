@@ -15,18 +15,80 @@ import {
   USER_NAMESPACE_COMPONENT,
   violation,
 } from "../lib";
-import { stackPolicyOverInputs, unseen } from "../stackView";
+import { StackResource, stackPolicyOverInputs, unseen } from "../stackView";
+import type { CiliumPolicyObject } from "../../verifier/engine";
+import {
+  namespacePoliciesOf,
+  NamespaceProbePod,
+  NamespaceProbeResult,
+  probeNamespace,
+} from "../../verifier/engine/namespaceProbe";
 import { namespaceKeysOf } from "../../verifier/engine/selectors";
+import { probePointsOf } from "../../verifier/probePoints";
 import { NAMESPACE_NAME_LABEL, USER_NAMESPACE_LABELS } from "../../vocabulary/labels";
 
 const ALLOW_WITHIN = "allow-within-namespace";
 
-function isAllowWithin(props: Obj): boolean {
-  if (props.metadata?.name !== ALLOW_WITHIN) return false;
-  const spec = props.spec ?? {};
-  const all = (list: Obj[] | undefined, key: string): boolean =>
-    (list ?? []).some((r) => (r[key] ?? []).some((s: Obj) => Object.keys(s).length === 0));
-  return all(spec.ingress, "fromEndpoints") && all(spec.egress, "toEndpoints");
+/**
+ * A Cilium policy resource as the engine reads it: its kind is the resource's type, and only the fields
+ * the engine reads are taken (a live object's status and managedFields stay behind).
+ */
+const asPolicyObject = (r: StackResource): CiliumPolicyObject => ({
+  apiVersion: "cilium.io/v2",
+  kind: isClusterwide(r.type) ? "CiliumClusterwideNetworkPolicy" : "CiliumNetworkPolicy",
+  metadata: r.props.metadata ?? {},
+  ...(r.props.spec !== undefined ? { spec: r.props.spec } : {}),
+  ...(r.props.specs !== undefined ? { specs: r.props.specs } : {}),
+});
+
+/** A probe pod as a message names it: by the one label or service account it carries, if any. */
+function podText(p: NamespaceProbePod, bare: string): string {
+  const [label] = Object.entries(p.labels);
+  if (label) return `a pod labelled ${label[0]}=${label[1]}`;
+  return p.serviceAccount === "default" ? bare : `a pod of service account ${p.serviceAccount}`;
+}
+
+/** What the engine says about the directions the namespace's policies do not open. */
+function gapsText(r: NamespaceProbeResult): string {
+  return r.gaps
+    .map(
+      (g) =>
+        `${g.direction} from ${podText(g.from, "one of its pods")} to ${podText(g.to, "another")} is not allowed (${g.closedFlows} of ${r.probedFlows} probed flows): ${g.reason}`,
+    )
+    .join("; ");
+}
+
+/** The violation for a namespace whose own policies do not open it to itself. */
+function notOpen(r: NamespaceProbeResult): string {
+  const ns = r.namespace;
+  const own = r.policies.map((p) => p.name);
+  const deniedBy = [...new Set(r.gaps.flatMap((g) => g.deniedBy.map((p) => `${ns}/${p.name}`)))];
+  const refused = r.refused.find((x) => x.ref.name === ALLOW_WITHIN);
+  const castleWay =
+    "as UserNamespace and InfraLayer write it: ingress fromEndpoints [{}], egress toEndpoints [{}]";
+  let rule: string;
+  let fix: string;
+  if (!own.includes(ALLOW_WITHIN)) {
+    rule =
+      own.length === 0
+        ? `Namespace ${ns} has no allow-within-namespace policy: no CiliumNetworkPolicy of ${ns} lets its pods reach each other`
+        : `Namespace ${ns} has no allow-within-namespace policy, and its CiliumNetworkPolicies (${own.join(", ")}) do not let its pods reach each other: ${gapsText(r)}`;
+    fix = `add the CiliumNetworkPolicy allow-within-namespace to ${ns} (UserNamespace and InfraLayer do)`;
+  } else if (refused) {
+    rule = `Namespace ${ns}'s allow-within-namespace is refused by ${refused.by === "api-server" ? "the API server" : "the agent"}, so it takes no effect (${refused.reason}): ${gapsText(r)}`;
+    fix = `correct ${ns}'s allow-within-namespace so that it is accepted, ${castleWay}`;
+  } else if (deniedBy.length > 0) {
+    rule = `Namespace ${ns}'s pods cannot reach each other despite its allow-within-namespace: ${gapsText(r)}`;
+    fix = `narrow the deny rules of ${deniedBy.join(", ")} so they leave ${ns}'s own pods alone (a deny wins over every allow)`;
+  } else {
+    rule = `Namespace ${ns}'s allow-within-namespace does not let its pods reach each other: ${gapsText(r)}`;
+    fix = `open ${ns}'s allow-within-namespace again on every port, ${castleWay}`;
+  }
+  return violation(
+    rule,
+    "the castle's cluster-wide policies switch on default deny everywhere, so unless the namespace's own policies allow it, even pods of the same namespace cannot talk",
+    fix,
+  );
 }
 
 const ownedBy = (r: PolicyResource, type: string): boolean => {
@@ -37,7 +99,7 @@ const ownedBy = (r: PolicyResource, type: string): boolean => {
 export const namespacesReachable = stackPolicyOverInputs({
   name: "namespaces-reachable-and-dns",
   description:
-    "Every namespace of the stack and every infra namespace has allow-within-namespace, and global-infra-dns exists.",
+    "The CiliumNetworkPolicies of every namespace of the stack and every infra namespace (the castle's allow-within-namespace) let any two of its pods talk, both ways, as the engine evaluates them; and global-infra-dns exists.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const policies = args.resources.filter((r) => isCiliumPolicyType(r.type));
@@ -48,24 +110,20 @@ export const namespacesReachable = stackPolicyOverInputs({
       if (isCiliumPolicyType(r.type) && layerOf(r.props) === "infra" && r.props.metadata?.namespace)
         namespaces.add(r.props.metadata.namespace);
     }
-    const covered = new Set(
-      policies
-        .filter((p) => !isClusterwide(p.type) && isAllowWithin(p.props))
-        .map((p) => p.props.metadata.namespace),
-    );
     // "Missing" is a verdict on what is out of sight too: none while a policy of that kind cannot be seen
     // (stack-content-visible says so). A namespace out of sight has no name here, so it is not listed.
     const blindNamespaced = unseen(args.resources, [CNP_TYPE]).length > 0;
     const blindClusterwide = unseen(args.resources, [CCNP_TYPE]).length > 0;
-    const uncovered = blindNamespaced ? [] : [...namespaces].filter((n) => n && !covered.has(n));
-    for (const ns of uncovered.sort()) {
-      report(
-        violation(
-          `Namespace ${ns} has no allow-within-namespace policy (ingress fromEndpoints [{}], egress toEndpoints [{}])`,
-          "the castle's cluster-wide policies switch on default deny everywhere, so without it even pods of the same namespace cannot talk",
-          `add the CiliumNetworkPolicy allow-within-namespace to ${ns} (UserNamespace and InfraLayer do)`,
-        ),
-      );
+    if (!blindNamespaced) {
+      // Each namespace's own policies, asked of the engine: do they open the namespace to itself, both
+      // ways, whatever its pods' labels? Any of its policies may do it; the castle's is allow-within-namespace.
+      const objects = policies.filter((p) => !isClusterwide(p.type)).map(asPolicyObject);
+      for (const ns of [...namespaces].filter((n) => n).sort()) {
+        // The ports and range edges the namespace's policies name, besides the probe's own.
+        const ports = probePointsOf(namespacePoliciesOf(objects, ns)).ports;
+        const r = probeNamespace(objects, ns, ports);
+        if (!r.open) report(notOpen(r));
+      }
     }
     if (policies.length > 0 && !blindClusterwide) {
       const dns = policies.find(

@@ -256,7 +256,7 @@ const TABLE: Row[] = [
       ),
     policy: "namespaces-reachable-and-dns",
     message:
-      /^Namespace demo-shop has no allow-within-namespace policy .*Fix: add the CiliumNetworkPolicy allow-within-namespace to demo-shop/,
+      /^Namespace demo-shop has no allow-within-namespace policy: no CiliumNetworkPolicy of demo-shop lets its pods reach each other\. .*Fix: add the CiliumNetworkPolicy allow-within-namespace to demo-shop/,
     breaks: ITSELF,
   },
   {
@@ -269,7 +269,8 @@ const TABLE: Row[] = [
         "kube-system allow-within-namespace",
       ),
     policy: "namespaces-reachable-and-dns",
-    message: /^Namespace kube-system has no allow-within-namespace policy/,
+    message:
+      /^Namespace kube-system has no allow-within-namespace policy, and its CiliumNetworkPolicies \([^)]+\) do not let its pods reach each other: ingress from one of its pods to another is not allowed \(\d+ of \d+ probed flows\): allowed only by default, not by a rule \(no policy selects pod kube-system\/probe-b for ingress: default allow\)\./,
     breaks: ITSELF,
   },
   {
@@ -283,8 +284,83 @@ const TABLE: Row[] = [
         (i) => (i.spec.egress = [{ toEntities: ["kube-apiserver"] }]),
       ),
     policy: "namespaces-reachable-and-dns",
-    message: /^Namespace monitoring has no allow-within-namespace policy/,
+    message:
+      /^Namespace monitoring's allow-within-namespace does not let its pods reach each other: egress from one of its pods to another is not allowed \(\d+ of \d+ probed flows\): TCP\/1 to pod monitoring\/probe-b: no rule allows it; default deny for pod monitoring\/probe-a egress \(enforced by CNP monitoring\/allow-within-namespace\)\./,
     breaks: ITSELF,
+  },
+  {
+    invariant: 6,
+    mutation: "allow-within-namespace whose egress opens one port only (castle check probes that port)",
+    edit: (dev) =>
+      editInputs(
+        dev,
+        policyNamed("allow-within-namespace", "demo-shop"),
+        "demo-shop",
+        (i) =>
+          (i.spec.egress = [
+            { toEndpoints: [{}], toPorts: [{ ports: [{ port: "8080", protocol: "TCP" }] }] },
+          ]),
+      ),
+    policy: "namespaces-reachable-and-dns",
+    message:
+      /^Namespace demo-shop's allow-within-namespace does not let its pods reach each other: egress from one of its pods to another is not allowed \(4 of 5 probed flows\): TCP\/1 to pod demo-shop\/probe-b: no rule allows it; .*Fix: open demo-shop's allow-within-namespace again on every port, as UserNamespace and InfraLayer write it: ingress fromEndpoints \[\{\}\], egress toEndpoints \[\{\}\]\./,
+    breaks: null,
+  },
+  {
+    invariant: 6,
+    mutation: "allow-within-namespace whose ports have a hole (1-1000 and 1002-65535)",
+    edit: (dev) =>
+      editInputs(
+        dev,
+        policyNamed("allow-within-namespace", "demo-shop"),
+        "demo-shop",
+        (i) =>
+          (i.spec.egress = [
+            {
+              toEndpoints: [{}],
+              toPorts: [
+                {
+                  ports: [
+                    { port: "1", endPort: 1000, protocol: "ANY" },
+                    { port: "1002", endPort: 65535, protocol: "ANY" },
+                  ],
+                },
+              ],
+            },
+          ]),
+      ),
+    policy: "namespaces-reachable-and-dns",
+    message:
+      /^Namespace demo-shop's allow-within-namespace does not let its pods reach each other: egress from one of its pods to another is not allowed \(2 of \d+ probed flows\): TCP\/1001 to pod demo-shop\/probe-b: no rule allows it/,
+    breaks: null,
+  },
+  {
+    invariant: 6,
+    mutation: "allow-within-namespace that admits only pods labelled app=web",
+    edit: (dev) =>
+      editInputs(
+        dev,
+        policyNamed("allow-within-namespace", "demo-shop"),
+        "demo-shop",
+        (i) => (i.spec.ingress = [{ fromEndpoints: [{ matchLabels: { app: "web" } }] }]),
+      ),
+    policy: "namespaces-reachable-and-dns",
+    message:
+      /^Namespace demo-shop's allow-within-namespace does not let its pods reach each other: ingress from one of its pods to another is not allowed \(\d+ of \d+ probed flows\): TCP\/1 from pod demo-shop\/probe-a: no rule allows it; default deny for pod demo-shop\/probe-b ingress/,
+    breaks: ITSELF,
+  },
+  {
+    invariant: 6,
+    mutation: "an egressDeny inside a namespace that has allow-within-namespace",
+    edit: userCnp("no-postgres", {
+      description: "no database traffic inside the shop",
+      endpointSelector: {},
+      egressDeny: [{ toEndpoints: [{}], toPorts: [{ ports: [{ port: "5432", protocol: "TCP" }] }] }],
+    }),
+    policy: "namespaces-reachable-and-dns",
+    message:
+      /^Namespace demo-shop's pods cannot reach each other despite its allow-within-namespace: egress from one of its pods to another is not allowed \(1 of 5 probed flows\): TCP\/5432 to pod demo-shop\/probe-b denied by CNP demo-shop\/no-postgres egressDeny\[0\]\. .*Fix: narrow the deny rules of demo-shop\/no-postgres so they leave demo-shop's own pods alone/,
+    breaks: null,
   },
   {
     invariant: 6,

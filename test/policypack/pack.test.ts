@@ -8,7 +8,7 @@ import { policies, PACK_NAME } from "../../policypack/policies";
 import { noOpenSsh, DEFAULT_ALLOWED_JUMPHOST_CIDRS } from "../../policypack/rules/hostFirewall";
 import { mandatory, PACK_DIR, resolvePolicyConfig, runPack } from "../support/policyHarness";
 import { ENGINE_RUNS } from "../support/engineView";
-import { editInputs, policyNamed } from "../support/mutate";
+import { addPolicy, editInputs, policyNamed, removeResource } from "../support/mutate";
 import type { Untyped } from "../../lib/untyped";
 
 describe("policy pack: clean stacks", () => {
@@ -178,5 +178,106 @@ describe("policy pack: what the real engine showed", () => {
       i.metadata.namespace = "default";
     });
     assert.deepEqual(mandatory(await runPack(policies, early)), []);
+  });
+});
+
+describe("policy pack: namespaces-reachable-and-dns asks the engine, not the policy's shape", () => {
+  let dev: Recording;
+  before(async () => {
+    dev = await buildStack(devRawConfig(), "dev");
+  });
+  const reachable = (vs: { policy: string; message: string }[]): string[] =>
+    vs.filter((v) => v.policy === "namespaces-reachable-and-dns").map((v) => v.message);
+
+  for (const engine of ENGINE_RUNS) {
+    it(`${engine}: allow-within-namespace spelled with empty matchLabels and matchExpressions still opens its namespace`, async () => {
+      const spelled = editInputs(
+        dev,
+        policyNamed("allow-within-namespace", "demo-shop"),
+        "demo-shop allow-within-namespace",
+        (i) => {
+          i.spec.ingress = [{ fromEndpoints: [{ matchLabels: {} }] }];
+          i.spec.egress = [{ toEndpoints: [{ matchExpressions: [] }] }];
+        },
+      );
+      assert.deepEqual(await runPack(policies, spelled, {}, "advisory", { engine }), []);
+    });
+
+    it(`${engine}: a differently named policy that opens the namespace both ways counts`, async () => {
+      const renamed = addPolicy(
+        removeResource(
+          dev,
+          policyNamed("allow-within-namespace", "demo-shop"),
+          "demo-shop allow-within-namespace",
+        ),
+        {
+          parentType: "castle:policy:UserNamespace",
+          parentName: "castle-user-demo-shop",
+          kind: "CiliumNetworkPolicy",
+          name: "talk-inside",
+          namespace: "demo-shop",
+          spec: {
+            description: "the shop's pods talk to each other",
+            endpointSelector: {},
+            ingress: [{ fromEndpoints: [{}] }],
+            egress: [{ toEndpoints: [{}] }],
+          },
+        },
+      );
+      assert.deepEqual(await runPack(policies, renamed, {}, "advisory", { engine }), []);
+    });
+
+    it(`${engine}: an infra namespace opened to itself through the cluster entity is open`, async () => {
+      // Wider than the castle's (the cluster's every pod may reach kube-system): other rules' business.
+      const entities = editInputs(
+        dev,
+        policyNamed("allow-within-namespace", "kube-system"),
+        "kube-system allow-within-namespace",
+        (i) => {
+          i.spec.ingress = [{ fromEntities: ["cluster"] }];
+          i.spec.egress = [{ toEntities: ["cluster"] }];
+        },
+      );
+      assert.deepEqual(reachable(await runPack(policies, entities, {}, "advisory", { engine })), []);
+    });
+
+    it(`${engine}: an allow-within-namespace the engine refuses takes no effect, and the message says so`, async () => {
+      const refused = editInputs(
+        dev,
+        policyNamed("allow-within-namespace", "demo-batch"),
+        "demo-batch allow-within-namespace",
+        (i) => {
+          i.spec.ingress = [
+            { fromEndpoints: [{ matchExpressions: [{ key: "app", operator: "in", values: ["x"] }] }] },
+          ];
+        },
+      );
+      const messages = reachable(await runPack(policies, refused, {}, "advisory", { engine }));
+      assert.equal(messages.length, 1, messages.join("\n"));
+      assert.match(
+        messages[0],
+        /^Namespace demo-batch's allow-within-namespace is refused by the agent, so it takes no effect \(FromEndpoints: "in" is not a valid label selector operator\): egress from one of its pods to another is not allowed \(4 of 4 probed flows\): allowed only by default, not by a rule \(no policy selects pod demo-batch\/probe-a for egress: default allow\); ingress from one of its pods to another is not allowed \(4 of 4 probed flows\): .*Fix: correct demo-batch's allow-within-namespace so that it is accepted/,
+      );
+    });
+  }
+
+  it("names the labels a namespace's opening depends on", async () => {
+    // Every pod may send, but only to pods other than app=db: the pod labelled app=db is the gap.
+    const notDb = editInputs(
+      dev,
+      policyNamed("allow-within-namespace", "demo-shop"),
+      "demo-shop allow-within-namespace",
+      (i) => {
+        i.spec.egress = [
+          { toEndpoints: [{ matchExpressions: [{ key: "app", operator: "NotIn", values: ["db"] }] }] },
+        ];
+      },
+    );
+    const messages = reachable(await runPack(policies, notDb));
+    assert.equal(messages.length, 1, messages.join("\n"));
+    assert.match(
+      messages[0],
+      /^Namespace demo-shop's allow-within-namespace does not let its pods reach each other: egress from one of its pods to a pod labelled app=db is not allowed \(12 of 36 probed flows\): TCP\/1 to pod demo-shop\/probe-b-1: no rule allows it/,
+    );
   });
 });
