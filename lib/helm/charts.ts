@@ -123,6 +123,17 @@ export function missingFromMirror(mirror: ChartMirror | undefined, charts: Chart
   return charts.map(chartArchiveName).filter((f) => !fs.existsSync(path.join(mirror.path, f)));
 }
 
+/**
+ * The chart version a Helm release (as the Release resource or a render holds it) installs: its `version`,
+ * or, for an archive from a folder mirror (releaseChart gives no version then), the one in the archive's
+ * name (chartArchiveName). Undefined when neither says.
+ */
+export function releaseChartVersion(r: { chart?: unknown; version?: unknown }): string | undefined {
+  if (typeof r.version === "string" && r.version !== "") return r.version;
+  if (typeof r.chart !== "string") return undefined;
+  return /-(v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)\.tgz$/.exec(path.basename(r.chart))?.[1];
+}
+
 /** The chart, version and repository arguments of a `helm.v3.Release` for a chart and a mirror. */
 export function releaseChart(
   chart: ChartRef,

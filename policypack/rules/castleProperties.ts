@@ -16,6 +16,8 @@ export function stackObjects(resources: { type: string; props: Obj }[]): Obj[] {
           release: r.props.name,
           namespace: r.props.namespace,
           chart: r.props.chart,
+          // The chart version says whose semantics apply (verifier/objects.ts ciliumVersionOf).
+          version: r.props.version,
           values: r.props.values ?? {},
         },
       ];
