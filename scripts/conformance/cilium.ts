@@ -1,5 +1,5 @@
-// npm run conformance:cilium -- [--stack dev | --render <dir>] [--cilium 1.19|1.20] [--json]
-//                                 [--random <policy sets> [--seed <n>]]
+// npm run conformance:cilium -- [--stack dev | --render <dir>] [--policies <path>] [--cilium 1.19|1.20]
+//                                 [--json] [--random <policy sets> [--seed <n>]]
 // The castle's engine against Cilium's own policy code (tools/go/cilium-oracle-*): every matrix probe of
 // the stack, asked of both, one direction at a time (the egress policy of the sending endpoint, the
 // ingress policy of the receiving one), as enforced. Prints `N flows compared, M disagree` and every
@@ -17,6 +17,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { fromRenderDir, fromStack } from "../../cli/sources";
+import { isCiliumPolicy, readYamlObjects } from "../../verifier/objects";
 import { ciliumClusterName, Comparison, compareStack, runOracle } from "./compare";
 import { randomRun } from "./random";
 
@@ -25,6 +26,7 @@ async function main(): Promise<number> {
     options: {
       stack: { type: "string" },
       render: { type: "string" },
+      policies: { type: "string" },
       cilium: { type: "string" },
       json: { type: "boolean" },
       random: { type: "string" },
@@ -42,7 +44,16 @@ async function main(): Promise<number> {
   );
   if (build.status !== 0) throw new Error("building the oracle failed");
   const bin = build.stdout.trim();
-  const inputs = values.render ? fromRenderDir(values.render) : await fromStack(values.stack ?? "dev");
+  let inputs = values.render ? fromRenderDir(values.render) : await fromStack(values.stack ?? "dev");
+  if (values.policies !== undefined) {
+    // As `castle --policies`: the stack's topology with other policies, e.g. the talk's companion set.
+    const policies = readYamlObjects(values.policies).filter(isCiliumPolicy);
+    if (policies.length === 0)
+      throw new Error(
+        `--policies ${values.policies}: no CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy found`,
+      );
+    inputs = { ...inputs, policies, source: `${inputs.source} with ${values.policies}` };
+  }
   let failed = false;
   if (values.random !== undefined) {
     const sets = Number(values.random);

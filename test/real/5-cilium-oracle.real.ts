@@ -14,7 +14,7 @@ import { randomRun } from "../../scripts/conformance/random";
 import type { CiliumPolicyObject } from "../../verifier/engine";
 import { fromObjects, fromStack } from "../../cli/sources";
 import { CASES } from "../verifier/cases";
-import { devRawConfig } from "../harness";
+import { devRawConfig, shared } from "../harness";
 
 for (const version of ["1.19", "1.20"] as const) {
   describe(`real tier: the engine against Cilium ${version}'s policy code`, () => {
@@ -152,11 +152,12 @@ for (const version of ["1.19", "1.20"] as const) {
   });
 }
 
-// The command a user runs (and CI, through this tier): both Cilium versions, the dev stack's matrix and 500
-// random policy sets, each version's own line.
+// The command a user runs (and CI, through this tier): both Cilium versions, the dev stack's matrix, the
+// talk's companion policies over the dev stack's matrix, and 500 random policy sets, each version's own line.
 describe("real tier: npm run conformance:cilium", () => {
   for (const args of [
     ["--stack", "dev"],
+    ["--stack", "dev", "--policies", shared("reference", "cilium-netpol-demo")],
     ["--stack", "dev", "--random", "500"],
   ]) {
     it(`${args.join(" ")}: every flow agrees, for 1.19 and 1.20`, () => {
