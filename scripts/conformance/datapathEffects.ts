@@ -41,10 +41,20 @@ export const DATAPATH_EFFECTS: DatapathEffect[] = [
 ];
 
 /**
- * Datapath effects the engine models in the identities both sides are told, so they never show as a
- * disagreement: the conformance case checks the engine's side, the oracle the policy verdict for it.
+ * Datapath effects the engine models that never show as a disagreement: in the identities both sides are
+ * told (tunnel-mode source identity), or read from a field of the oracle's answer (the auth type of the
+ * policy map entry, compare.ts). The conformance case checks the engine's side, the oracle the policy
+ * verdict for it.
  */
-export const MODELLED_IN_IDENTITIES: DatapathEffect[] = [
+export const MODELLED_WITHOUT_DISAGREEMENT: DatapathEffect[] = [
+  {
+    id: "auth-required",
+    caseId: "sem-auth-required",
+    direction: "ingress",
+    why: "an allow entry with an auth type (authentication.mode required, explicit or derived from a covering entry) returns DROP_POLICY_AUTH_REQUIRED, and auth_lookup lets the packet through only with an entry of Cilium's auth manager, which never exists without mutual authentication (Helm authentication.enabled and authentication.mutual.spire.enabled); a policy drop, so audit mode lets it through. The oracle reports the entry's auth type, and the comparison requires the engine's to be the same",
+    reference:
+      "bpf/lib/policy.h (__policy_check), bpf/lib/auth.h (auth_lookup), bpf/bpf_lxc.c; pkg/policy/mapstate.go (authPreferredInsert, lookup)",
+  },
   {
     id: "tunnel-source-identity",
     caseId: "sem-tunnel-apiserver-to-pod",
