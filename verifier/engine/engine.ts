@@ -730,6 +730,9 @@ export class PolicyEngine {
       const cur = m.get(prefix);
       m.set(prefix, auth === undefined ? cur : Math.max(cur ?? -1, auth));
     };
+    // Without an explicit auth type among the matching items, nothing can require one (the common case).
+    if (!l3.allows.some((e) => e.auth !== undefined) && !l3.fqdnAllows.some((e) => e.auth !== undefined))
+      return 0;
     const allowing = [...l3.allows, ...l3.fqdnAllows.filter((e) => this.fqdnMatches(e, p, flow))];
     for (const e of allowing) {
       const prefixes = this.keyPrefixes(e, flow, dst);
