@@ -937,6 +937,11 @@ const AUTH_L4_ONLY = cnp(
   "default",
   `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - toPorts: [{ports: [{port: "80", protocol: TCP}]}]\n    authentication: {mode: required}`,
 );
+const CLUSTER_MESH = cnp(
+  "backend-from-mesh",
+  "default",
+  `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEntities: [cluster-mesh]`,
+);
 const L3_FRONTEND_TO_BACKEND = cnp(
   "backend-from-frontend",
   "default",
@@ -3066,5 +3071,83 @@ export const CASES: ConformanceCase[] = [
     topology: T,
     flow: tcp("frontend", "backend", 81),
     expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-from-frontend"] },
+  },
+  // Protocols without ports and the 1.20 entity cluster-mesh.
+  {
+    id: "sem-vrrp-port-zero",
+    source: "semantics",
+    description:
+      'toPorts with protocol VRRP and port "0" is accepted (pkg/policy/api/utils.go L4Proto.Validate): it matches no TCP flow, and default deny holds',
+    policies: [
+      cnp(
+        "backend-vrrp",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0", protocol: VRRP}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("frontend", "backend", 80),
+    expected: { verdict: "denied", decidedBy: ["ingress"], enforcedBy: ["default/backend-vrrp"] },
+  },
+  {
+    id: "sem-vrrp-port-nonzero",
+    source: "semantics",
+    description: "VRRP with a port is refused by the agent: port must be empty or 0",
+    policies: [
+      cnp(
+        "backend-vrrp-112",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "112", protocol: VRRP}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: tcp("frontend", "backend", 80),
+    expected: { verdict: "allowed", rejected: ["default/backend-vrrp-112"] },
+  },
+  {
+    id: "sem-gre-1.20",
+    source: "semantics",
+    description: "Cilium 1.20 accepts GRE (port 0) in toPorts; it matches no TCP flow",
+    policies: [
+      cnp(
+        "backend-gre",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: "0", protocol: GRE}]}]`,
+      ),
+    ],
+    topology: T,
+    options: { ciliumVersion: "1.20" },
+    flow: tcp("frontend", "backend", 80),
+    expected: { verdict: "denied", decidedBy: ["ingress"], enforcedBy: ["default/backend-gre"] },
+  },
+  {
+    id: "sem-cluster-mesh-1.20",
+    source: "semantics",
+    description:
+      "Cilium 1.20's entity cluster-mesh selects the endpoints of every cluster (a cluster label, whatever its value)",
+    policies: [CLUSTER_MESH],
+    topology: T,
+    options: { ciliumVersion: "1.20" },
+    flow: tcp("frontend", "backend", 80),
+    expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-from-mesh"] },
+  },
+  {
+    id: "sem-cluster-mesh-1.20-world",
+    source: "semantics",
+    description: "cluster-mesh does not select the world",
+    policies: [CLUSTER_MESH],
+    topology: T,
+    options: { ciliumVersion: "1.20" },
+    flow: tcp("internet", "backend", 80),
+    expected: { verdict: "denied", decidedBy: ["ingress"], enforcedBy: ["default/backend-from-mesh"] },
+  },
+  {
+    id: "sem-cluster-mesh-1.19",
+    source: "semantics",
+    description: "Cilium 1.19 does not know the entity cluster-mesh: the agent refuses the policy",
+    policies: [CLUSTER_MESH],
+    topology: T,
+    flow: tcp("internet", "backend", 80),
+    expected: { verdict: "allowed", rejected: ["default/backend-from-mesh"] },
   },
 ];

@@ -235,12 +235,28 @@ function sameNet(outer: Cidr, inner: Cidr): boolean {
 
 const isSvcName = (s: string): boolean => /[a-zA-Z]/.test(s);
 
-function parseProtocol(raw: string | undefined): "TCP" | "UDP" | "SCTP" | "ANY" {
+/**
+ * IP protocols without ports a rule may name (pkg/policy/api/utils.go L4Proto.Validate): VRRP and IGMP in
+ * both minors, the tunnel and IPsec protocols from 1.20. A flow the engine is asked about (TCP, UDP, SCTP,
+ * ICMP) never matches them, yet the rule still switches default deny on.
+ */
+const EXTENDED_PROTOCOLS: Record<CiliumVersion, readonly string[]> = {
+  "1.19": ["VRRP", "IGMP"],
+  "1.20": ["VRRP", "IGMP", "GRE", "IPIP", "IPV6", "ESP", "AH"],
+};
+
+function parseProtocol(
+  raw: string | undefined,
+  ciliumVersion: CiliumVersion,
+): "TCP" | "UDP" | "SCTP" | "ANY" | "EXTENDED" {
   const p = (raw ?? "").toUpperCase();
   if (p === "" || p === "ANY") return "ANY";
   if (p === "TCP" || p === "UDP" || p === "SCTP") return p;
+  if (EXTENDED_PROTOCOLS[ciliumVersion].includes(p)) return "EXTENDED";
   // ICMP in toPorts is not supported: "Matching on ICMP is not supported" (docs, Layer 4 / PortProtocol).
-  throw new PolicyInvalidError(`invalid protocol "${raw}" (TCP, UDP, SCTP or ANY)`);
+  throw new PolicyInvalidError(
+    `invalid protocol "${raw}" (TCP, UDP, SCTP, ${EXTENDED_PROTOCOLS[ciliumVersion].join(", ")} or ANY)`,
+  );
 }
 
 function compileL7(pr: PortRule): L7 | undefined {
@@ -284,12 +300,15 @@ function compilePorts(
     for (const pp of pr.ports ?? []) {
       const rawPort = pp.port === undefined || pp.port === null ? "" : String(pp.port).trim();
       if (rawPort === "") throw new PolicyInvalidError("port must be specified");
-      const proto = parseProtocol(pp.protocol);
+      const proto = parseProtocol(pp.protocol, ciliumVersion);
       let port = 0;
       let portName: string | undefined;
       if (isSvcName(rawPort)) {
         portName = rawPort.toLowerCase();
       } else {
+        // PortProtocol.sanitize: a protocol without ports takes port "0" only (or none, with
+        // --enable-extended-ip-protocols, off by default: "port must be specified" above).
+        if (proto === "EXTENDED" && rawPort !== "0") throw new PolicyInvalidError("port must be empty or 0");
         const parsed = parseUint16Base0(rawPort);
         if (parsed === undefined) throw new PolicyInvalidError(`unable to parse port "${rawPort}"`);
         port = parsed;
@@ -307,6 +326,8 @@ function compilePorts(
           : undefined;
       if (l7?.kind === "dns" && endPort !== undefined)
         throw new PolicyInvalidError("DNS rules do not support port ranges");
+      // A protocol without ports matches no flow the engine is asked about.
+      if (proto === "EXTENDED") continue;
       const protos: FlowProtocol[] = proto === "ANY" ? ["TCP", "UDP", "SCTP"] : [proto];
       for (const p of protos) {
         const m: PortMatch = { protocol: p, port };
@@ -498,7 +519,8 @@ function compileEntry(
   markEmpty(entities);
   for (const ent of entities ?? []) {
     const name = String(ent);
-    if (!isEntity(name)) throw new PolicyInvalidError(`unsupported entity: ${name}`);
+    if (!isEntity(name) || (name === "cluster-mesh" && ctx.ciliumVersion === "1.19"))
+      throw new PolicyInvalidError(`unsupported entity: ${name}`);
     peers.selectors.push(...entitySelectors(name, ctx.clusterName));
     texts.push(`entity ${name}`);
   }

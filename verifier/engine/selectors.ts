@@ -264,6 +264,8 @@ export const ENTITIES = [
   "health",
   "none",
   "kube-apiserver",
+  // Cilium 1.20 (pkg/policy/api/entity.go EntityClusterMesh); 1.19's agent and CRD do not know it.
+  "cluster-mesh",
 ] as const;
 
 export type Entity = (typeof ENTITIES)[number];
@@ -309,6 +311,19 @@ export function entitySelectors(entity: Entity, clusterName: string): EndpointSe
         r(RESERVED.unmanaged),
         r(RESERVED.kubeApiServer),
         EndpointSelector.wildcard().withMatch(SOURCE_K8S, POLICY_LABEL_CLUSTER, clusterName),
+      ];
+    case "cluster-mesh":
+      // The cluster's reserved identities and every endpoint of any cluster of the mesh (a cluster label,
+      // whatever its value): pkg/policy/api/entity.go (1.20) EntityClusterMesh.
+      return [
+        r(RESERVED.host),
+        r(RESERVED.remoteNode),
+        r(RESERVED.init),
+        r(RESERVED.ingress),
+        r(RESERVED.health),
+        r(RESERVED.unmanaged),
+        r(RESERVED.kubeApiServer),
+        EndpointSelector.wildcard().withExists(SOURCE_K8S, POLICY_LABEL_CLUSTER),
       ];
   }
 }
