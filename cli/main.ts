@@ -80,9 +80,10 @@ function format(values: Values, allowed: string[], fallback: string): string {
 async function loadInputs(values: Values, io: Io): Promise<CastleInputs> {
   const read = await readInputs(values);
   // What the API server refuses never reaches the cluster: left out of every verdict, and said.
+  // The CRD of the stack's Cilium minor judges them (the engine reads them with that minor's semantics).
   const schema = await lazy
     .crdSchema()
-    .withoutSchemaRefusals(read.policies, lazy.schemaCache().cachedSchemaErrors());
+    .withoutSchemaRefusals(read.policies, read.ciliumVersion, lazy.schemaCache().cachedSchemaErrors());
   const inputs = { ...read, policies: schema.policies };
   for (const w of [...schema.warnings, ...lazy.warnings().policyWarnings(inputs)])
     io.err(`castle: warning: ${w}\n`);

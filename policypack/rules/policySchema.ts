@@ -1,36 +1,93 @@
 // Every Cilium policy must be one the API server stores as written and the agent accepts.
+//
+// The agent's checks are the same for every Cilium minor: the resource half runs them on each policy as
+// the engine hands it over. The CRD schema is the stack's Cilium minor's (verifier/crdVersions.ts): the
+// stack half reads the version from the Cilium release's chart, as castle-properties-hold does through
+// fromObjects, from the inputs the resource half recorded (stackView.ts).
 
-import { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { isCiliumRelease, releaseChartVersion } from "../../lib/helm/charts";
 import { checkCiliumPolicy } from "../../verifier/engine/checkCiliumRule";
-import { crdSchemaErrors } from "../../verifier/crdSchema";
-import { isCiliumPolicyType, policyId, rulesOf, violation } from "../lib";
+import { crdSchemaErrors, fieldPath, storedAs } from "../../verifier/crdSchema";
+import { CILIUM_VERSIONS } from "../../verifier/crdVersions";
+import type { CiliumVersion } from "../../verifier/engine";
+import { ciliumVersionOf } from "../../verifier/objects";
+import { isCiliumPolicyType, Obj, policyId, RELEASE_TYPE, rulesOf, violation } from "../lib";
+import { stackPolicyOverInputs, StackResource } from "../stackView";
 
-export const policySchema: ResourceValidationPolicy = {
+/**
+ * The Cilium minor whose CRDs the stack installs: its Cilium release's chart version. Undefined when no
+ * Cilium release is in sight (none, or one this run did not show the pack) or its chart names no version.
+ */
+export function stackCiliumVersion(resources: StackResource[]): CiliumVersion | undefined {
+  const release = resources.find(
+    (r) => r.type === RELEASE_TYPE && r.seen !== undefined && isCiliumRelease(r.props as Obj),
+  );
+  const chartVersion = release ? releaseChartVersion(release.props as Obj) : undefined;
+  return chartVersion === undefined ? undefined : ciliumVersionOf(chartVersion);
+}
+
+const crdSchema = stackPolicyOverInputs({
   name: "cilium-policy-schema",
   description:
-    "Every CiliumNetworkPolicy/CiliumClusterwideNetworkPolicy passes the CRD schema and the agent's checks.",
+    "Every CiliumNetworkPolicy/CiliumClusterwideNetworkPolicy passes the CRD schema of the stack's Cilium version and the agent's checks.",
   enforcementLevel: "mandatory",
-  validateResource: async (args, report) => {
-    if (!isCiliumPolicyType(args.type)) return;
-    const id = policyId(args.props);
-    for (const e of await crdSchemaErrors(args.props)) {
-      report(
-        violation(
-          `${id} does not pass the Cilium CRD schema: ${e}`,
-          "the API server rejects it, and the update fails halfway",
-          "correct the field the schema names",
-        ),
-      );
+  validateStack: async (args, report) => {
+    const known = stackCiliumVersion(args.resources);
+    // Without the release in sight, a policy is refused only when every version the engine knows refuses it.
+    const versions = known ? [known] : CILIUM_VERSIONS;
+    const which = `Cilium ${versions.join(" and ")}'s CRD schema`;
+    for (const r of args.resources) {
+      if (!isCiliumPolicyType(r.type) || r.seen === undefined) continue;
+      const id = policyId(r.props);
+      const verdicts = await Promise.all(versions.map((v) => crdSchemaErrors(r.props, v)));
+      if (verdicts.every((errors) => errors.length > 0)) {
+        for (const e of new Set(verdicts.flat()))
+          report(
+            violation(
+              `${id} does not pass ${which}: ${e}`,
+              "the API server rejects it, and the update fails halfway",
+              "correct the field the schema names",
+            ),
+            r.urn,
+          );
+        continue;
+      }
+      // Stored, without the fields the version's CRD does not have: an unknown field, as the agent's
+      // checks call every other (checkCiliumRule's unknownFields).
+      if (!known) continue;
+      for (const d of storedAs(r.props, known).dropped)
+        report(
+          violation(
+            `${id} ${fieldPath(d)}: not a field of Cilium ${known}'s CRD: the API server would drop it silently`,
+            "the Cilium agent rejects or silently changes such a rule, so the policy would not be enforced as written",
+            `remove it: Cilium ${known} has no such rule (see verifier/crdVersions.ts for what changed)`,
+          ),
+          r.urn,
+        );
     }
-    for (const f of checkCiliumPolicy(args.props)) {
-      report(
-        violation(
-          `${id} ${f.path}: ${f.message}`,
-          "the Cilium agent rejects or silently changes such a rule, so the policy would not be enforced as written",
-          "rewrite the rule as the message says (Cilium's pkg/policy/api/rule_validation.go has the exact rules)",
-        ),
-      );
-    }
+  },
+});
+
+function agentChecks(args: ResourceValidationArgs, report: ReportViolation): void {
+  if (!isCiliumPolicyType(args.type)) return;
+  const id = policyId(args.props);
+  for (const f of checkCiliumPolicy(args.props)) {
+    report(
+      violation(
+        `${id} ${f.path}: ${f.message}`,
+        "the Cilium agent rejects or silently changes such a rule, so the policy would not be enforced as written",
+        "rewrite the rule as the message says (Cilium's pkg/policy/api/rule_validation.go has the exact rules)",
+      ),
+    );
+  }
+}
+
+export const policySchema = {
+  ...crdSchema,
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation): void => {
+    crdSchema.validateResource(args, report);
+    agentChecks(args, report);
   },
 };
 

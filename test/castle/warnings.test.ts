@@ -95,15 +95,21 @@ describe("castle: refused policies and unmodelled fields are told first", functi
         const lines = r.err.trim().split("\n");
         assert.equal(lines.length, 5, r.err);
         for (const [name, why] of [
-          ["world-ipv4", /fromEntities\/0 must be equal to one of the allowed values/],
-          ["lower-tcp", /protocol must be equal to one of the allowed values/],
-          ["unquoted", /port must be string/],
-          ["icmp-typo", /type must match pattern/],
-          ["bad-label", /matchLabels\/app must match pattern/],
+          [
+            "world-ipv4",
+            /spec\.ingress\[0\]\.fromEntities\[0\]: Unsupported value: "world-ipv4": supported values: "all", /,
+          ],
+          [
+            "lower-tcp",
+            /spec\.ingress\[0\]\.toPorts\[0\]\.ports\[0\]\.protocol: Unsupported value: "tcp": supported/,
+          ],
+          ["unquoted", /ports\[0\]\.port: Invalid value: 80: .* must be of type string: "integer"/],
+          ["icmp-typo", /fields\[0\]\.type: Invalid value: "EchoRequst": .* should match/],
+          ["bad-label", /matchLabels\.app: Invalid value: "not a value!": .* should match/],
         ] as const) {
           const line = lines.find((l) =>
             l.startsWith(
-              `castle: warning: CNP demo-shop/${name} is refused by the API server (CRD schema) (it takes no effect): `,
+              `castle: warning: CNP demo-shop/${name} is refused by the API server (Cilium 1.19's CRD schema) (it takes no effect): `,
             ),
           );
           assert.ok(line, `${name}: ${r.err}`);

@@ -110,7 +110,7 @@ const TABLE: Row[] = [
       ),
     policy: "cilium-policy-schema",
     message:
-      /^global-infra-cilium-health does not pass the Cilium CRD schema: .*must be equal to one of the allowed values/,
+      /^global-infra-cilium-health does not pass Cilium 1\.19's CRD schema: spec\.ingress\[0\]\.fromEntities\[0\]: Unsupported value: "remote-nodes": supported values: /,
     breaks: null,
   },
   {
