@@ -1,8 +1,8 @@
-// Cluster-wide policies that select every endpoint must not open the cluster to the outside.
+// Cluster-wide policies that select the pods of every namespace must not open them to the outside.
 
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import type { FlowProtocol } from "../../verifier/engine";
-import { selectsEveryEndpoint } from "../../verifier/engine/ruleKind";
+import { selectsPodsOfEveryNamespace } from "../../verifier/engine/ruleKind";
 import { probePointsOf } from "../../verifier/probePoints";
 import { isClusterwide, Obj, policyId, rulesOf, violation } from "../lib";
 import { admitsAny, INTERNET_PROBE_IP, peerEntries, Probe } from "../rulePeers";
@@ -29,12 +29,14 @@ function probesFor(r: Obj): Probe[] {
 
 export const clusterwideNoWorldIngress: ResourceValidationPolicy = {
   name: "clusterwide-no-world-ingress",
-  description: "A CCNP that selects every endpoint may not allow ingress from world or all.",
+  description:
+    "A CCNP whose endpointSelector selects the pods of every namespace (as the engine selects them) may not admit the internet.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (!isClusterwide(args.type)) return;
     for (const rule of rulesOf(args.props)) {
-      if (!selectsEveryEndpoint(rule.endpointSelector)) continue;
+      // Not only `{}`: any subject the engine finds selecting a bare pod of two namespaces nobody named.
+      if (!selectsPodsOfEveryNamespace(rule.endpointSelector)) continue;
       (rule.ingress ?? []).forEach((r: Obj, i: number) => {
         const probes = probesFor(r);
         // The engine decides whether the rule admits the internet; its peers, one at a time, say which.
@@ -44,7 +46,7 @@ export const clusterwideNoWorldIngress: ResourceValidationPolicy = {
           .map((e) => (e.cidr === undefined ? e.text.replace(/^entity /, "") : e.text));
         report(
           violation(
-            `${policyId(args.props)} selects every endpoint (endpointSelector: {}) and its ingress[${i}] admits ${open.length > 0 ? open.join(", ") : "every peer"}`,
+            `${policyId(args.props)} selects the pods of every namespace (endpointSelector: ${JSON.stringify(rule.endpointSelector)}) and its ingress[${i}] admits ${open.length > 0 ? open.join(", ") : "every peer"}`,
             "that opens every pod of every namespace to the internet in one rule, across all walls",
             "select only the endpoints that serve the outside (e.g. the ingress controller) or admit cluster peers only",
           ),

@@ -9,7 +9,6 @@ import {
   layerOf,
   NAMESPACE_PATCH_TYPE,
   NAMESPACE_TYPE,
-  Obj,
   policyId,
   rulesOf,
   USER_NAMESPACE_COMPONENT,
@@ -24,6 +23,7 @@ import {
   probeNamespace,
 } from "../../verifier/engine/namespaceProbe";
 import { namespaceKeysOf } from "../../verifier/engine/selectors";
+import { l4Text, OutsideKind, probeWalls, WallBreach } from "../../verifier/engine/wallProbe";
 import { probePointsOf } from "../../verifier/probePoints";
 import { NAMESPACE_NAME_LABEL, USER_NAMESPACE_LABELS } from "../../vocabulary/labels";
 
@@ -91,6 +91,40 @@ function notOpen(r: NamespaceProbeResult): string {
   );
 }
 
+const KIND_TEXT: Record<OutsideKind, string> = {
+  world: "the internet",
+  pod: "pods of other namespaces",
+  host: "its own node",
+  "remote-node": "other nodes",
+  "kube-apiserver": "the kube-apiserver",
+};
+
+/**
+ * What the engine says an item of a user namespace's policy admits from outside the namespace: the first
+ * outside peer and port, how the item admits it, and the other kinds of outside peers it admits.
+ */
+function breachText(id: string, b: WallBreach): string {
+  const where = `${id} ${b.specs !== undefined ? `specs[${b.specs}].` : ""}${b.direction}[${b.index}]`;
+  const l4 = `${l4Text(b)}${b.dnsName !== undefined ? ` (resolved from ${b.dnsName})` : ""}`;
+  let how: string;
+  if (b.unmatchedServices)
+    how =
+      "while its toServices match no Service the rule has no peers, and a rule without peers admits every peer";
+  else if (b.everyPeer) how = "a rule without peers admits every peer";
+  else
+    how = `through ${b.through.map((t) => `${t.field}[${t.index}] (${t.text})`).join(", ") || "its peers"}`;
+  const also = b.kinds.slice(1).map((k) => KIND_TEXT[k]);
+  return `${where} admits ${b.peer.text} on ${l4}: ${how}${also.length > 0 ? `; it also admits ${also.join(", ")}` : ""}`;
+}
+
+function fixFor(b: WallBreach): string {
+  if (b.everyPeer)
+    return "name the peers: fromEndpoints/toEndpoints selecting pods of this namespace by their own labels; anything wider is an infra role (ask the platform team)";
+  if (b.through.some((t) => t.field === "toServices"))
+    return "select the Service's pods with toEndpoints by their labels instead: toServices admits whatever the Services it names select or list as backends, in whichever namespace";
+  return "ask the platform team for an infra role; user policies select pods of their own namespace by their own labels";
+}
+
 const ownedBy = (r: PolicyResource, type: string): boolean => {
   for (let cur = r.parent; cur; cur = cur.parent) if (cur.type === type) return true;
   return false;
@@ -145,7 +179,7 @@ export const namespacesReachable = stackPolicyOverInputs({
 export const userNamespaceWalls = stackPolicyOverInputs({
   name: "user-namespace-walls",
   description:
-    "Policies in user namespaces cannot widen the walls; user namespaces carry only the allowed labels.",
+    "No ingress or egress item of a user namespace's CiliumNetworkPolicies admits a peer outside the namespace, as the engine evaluates each item; user namespaces carry only the allowed labels.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -212,53 +246,31 @@ export const userNamespaceWalls = stackPolicyOverInputs({
       }
       if (!names.has(r.props.metadata?.namespace)) continue;
       for (const rule of rulesOf(r.props)) {
+        // A CNP's subject never leaves its namespace (the agent pins it there), so this is no widening but
+        // the castle's convention: a tenant's policy selects its pods by their own labels, not by the
+        // namespace's, which the infra layer reads. namespaceKeysOf is the engine's list of namespace keys.
         for (const key of namespaceKeysOf(rule.endpointSelector)) {
           report(
             violation(`${id} endpointSelector uses ${key}`, why, "select pods by their own labels only"),
             r.urn,
           );
         }
-        for (const section of ["ingress", "ingressDeny", "egress", "egressDeny"]) {
-          (rule[section] ?? []).forEach((x: Obj, i: number) => {
-            const where = `${id} ${section}[${i}]`;
-            for (const k of ["fromEntities", "toEntities"]) {
-              if ((x[k] ?? []).length > 0)
-                report(
-                  violation(
-                    `${where} uses ${k} (${x[k].join(", ")})`,
-                    why,
-                    "ask the platform team for an infra role; user policies select pods of their own namespace",
-                  ),
-                  r.urn,
-                );
-            }
-            for (const k of ["fromCIDR", "toCIDR", "fromCIDRSet", "toCIDRSet"]) {
-              if ((x[k] ?? []).length > 0)
-                report(
-                  violation(
-                    `${where} uses CIDR peers (${k})`,
-                    why,
-                    "remove the CIDR peer; external access is an infra role",
-                  ),
-                  r.urn,
-                );
-            }
-            for (const k of ["fromEndpoints", "toEndpoints", "fromRequires", "toRequires"]) {
-              for (const sel of x[k] ?? []) {
-                for (const key of namespaceKeysOf(sel)) {
-                  report(
-                    violation(
-                      `${where} ${k} selects ${key}, which reaches other namespaces (Cilium 1.16+)`,
-                      why,
-                      "select pods of this namespace by their own labels only",
-                    ),
-                    r.urn,
-                  );
-                }
-              }
-            }
-          });
-        }
+      }
+      // Which outside peer each ingress and egress item admits, asked of the engine item by item.
+      const walls = probeWalls(asPolicyObject(r));
+      for (const b of walls.breaches) {
+        report(violation(breachText(id, b), why, fixFor(b)), r.urn);
+      }
+      for (const e of walls.reservedEntities) {
+        const where = `${id} ${e.specs !== undefined ? `specs[${e.specs}].` : ""}${e.direction}[${e.index}]`;
+        report(
+          violation(
+            `${where} admits Cilium's reserved ${e.entities.length > 1 ? "identities" : "identity"} ${e.entities.join(", ")}, which no namespace holds`,
+            why,
+            "ask the platform team for an infra role; user policies select pods of their own namespace by their own labels",
+          ),
+          r.urn,
+        );
       }
     }
   },

@@ -380,7 +380,7 @@ const TABLE: Row[] = [
     }),
     policy: "user-namespace-walls",
     message:
-      /^demo-shop\/to-internet egress\[0\] uses toEntities \(world\)\. Why: a user namespace's own policies may only open paths inside it/,
+      /^demo-shop\/to-internet egress\[0\] admits the internet \(203\.0\.113\.10\) on TCP\/1: through toEntities\[0\] \(entity world\)\. Why: a user namespace's own policies may only open paths inside it/,
     breaks: null,
   },
   {
@@ -392,7 +392,8 @@ const TABLE: Row[] = [
       ingress: [{ fromCIDR: ["192.0.2.0/24"] }],
     }),
     policy: "user-namespace-walls",
-    message: /^demo-shop\/from-office ingress\[0\] uses CIDR peers \(fromCIDR\)/,
+    message:
+      /^demo-shop\/from-office ingress\[0\] admits the address 192\.0\.2\.0 \(first address of 192\.0\.2\.0\/24\) on TCP\/1: through fromCIDR\[0\] \(cidr 192\.0\.2\.0\/24\)\. Why:/,
     breaks: null,
   },
   {
@@ -405,7 +406,7 @@ const TABLE: Row[] = [
     }),
     policy: "user-namespace-walls",
     message:
-      /^demo-shop\/from-batch ingress\[0\] fromEndpoints selects k8s:io\.kubernetes\.pod\.namespace, which reaches other namespaces/,
+      /^demo-shop\/from-batch ingress\[0\] admits a pod of namespace demo-batch on TCP\/1: through fromEndpoints\[0\] \(endpoints \{k8s:io\.kubernetes\.pod\.namespace=demo-batch\}\)\. Why:/,
     breaks: null,
   },
   {
@@ -423,7 +424,89 @@ const TABLE: Row[] = [
       ],
     }),
     policy: "user-namespace-walls",
-    message: /to-exposed egress\[0\] toEndpoints selects k8s:io\.cilium\.k8s\.namespace\.labels\.exposed/,
+    message:
+      /^demo-shop\/to-exposed egress\[0\] admits a pod of namespace castle-wall-probe \(its namespace labelled exposed=castle-wall-probe\) on TCP\/1: through toEndpoints\[0\] \(endpoints \{k8s:io\.cilium\.k8s\.namespace\.labels\.exposed\}\)\. Why:/,
+    breaks: null,
+  },
+  {
+    invariant: 7,
+    mutation: "a user CNP whose ingress names only ports (no peer: every peer)",
+    edit: userCnp("open-8080", {
+      description: "d",
+      endpointSelector: { matchLabels: { app: "web" } },
+      ingress: [{ toPorts: [{ ports: [{ port: "8080", protocol: "TCP" }] }] }],
+    }),
+    policy: "user-namespace-walls",
+    message:
+      /^demo-shop\/open-8080 ingress\[0\] admits the internet \(203\.0\.113\.10\) on TCP\/8080: a rule without peers admits every peer; it also admits pods of other namespaces, its own node, other nodes, the kube-apiserver\. Why: .*Fix: name the peers/,
+    breaks: null,
+  },
+  {
+    invariant: 7,
+    mutation: "a user CNP admitting reserved:world through fromEndpoints",
+    edit: userCnp("from-world-label", {
+      description: "d",
+      endpointSelector: {},
+      ingress: [{ fromEndpoints: [{ matchLabels: { "reserved:world": "" } }] }],
+    }),
+    policy: "user-namespace-walls",
+    message:
+      /^demo-shop\/from-world-label ingress\[0\] admits the internet \(203\.0\.113\.10\) on TCP\/1: through fromEndpoints\[0\] \(endpoints \{reserved:world=\}\)\. Why:/,
+    // The castle's own probes see it too: the internet reaches demo-shop's pods.
+    breaks: EXPOSED,
+  },
+  {
+    invariant: 7,
+    mutation: "a user CNP admitting Cilium's health identity",
+    edit: userCnp("from-health", {
+      description: "d",
+      endpointSelector: {},
+      ingress: [{ fromEntities: ["health"] }],
+    }),
+    policy: "user-namespace-walls",
+    message:
+      /^demo-shop\/from-health ingress\[0\] admits Cilium's reserved identity health, which no namespace holds\. Why:/,
+    breaks: null,
+  },
+  {
+    invariant: 7,
+    mutation: "a user CNP with toFQDNs matchPattern '*'",
+    edit: userCnp("any-name", {
+      description: "d",
+      endpointSelector: {},
+      egress: [
+        { toFQDNs: [{ matchPattern: "*" }], toPorts: [{ ports: [{ port: "443", protocol: "TCP" }] }] },
+      ],
+    }),
+    policy: "user-namespace-walls",
+    message:
+      /^demo-shop\/any-name egress\[0\] admits the internet \(203\.0\.113\.10\) on TCP\/443 \(resolved from wall-probe\.example\): through toFQDNs\[0\] \(fqdn matchPattern \*\)\. Why:/,
+    breaks: null,
+  },
+  {
+    invariant: 7,
+    mutation: "a user CNP whose egress names only port 443 (no peer: every peer)",
+    edit: userCnp("out-443", {
+      description: "d",
+      endpointSelector: {},
+      egress: [{ toPorts: [{ ports: [{ port: "443", protocol: "TCP" }] }] }],
+    }),
+    policy: "user-namespace-walls",
+    message:
+      /^demo-shop\/out-443 egress\[0\] admits the internet \(203\.0\.113\.10\) on TCP\/443: a rule without peers admits every peer; it also admits pods of other namespaces, its own node, other nodes, the kube-apiserver\. Why:/,
+    breaks: null,
+  },
+  {
+    invariant: 7,
+    mutation: "a user CNP with toServices naming another namespace's Service",
+    edit: userCnp("to-batch-api", {
+      description: "d",
+      endpointSelector: {},
+      egress: [{ toServices: [{ k8sService: { serviceName: "api", namespace: "demo-batch" } }] }],
+    }),
+    policy: "user-namespace-walls",
+    message:
+      /^demo-shop\/to-batch-api egress\[0\] admits a pod of namespace demo-batch labelled app\.kubernetes\.io\/name=castle-wall-probe-backend on TCP\/1: through toServices\[0\] \(service demo-batch\/api \(endpoints \{k8s:io\.kubernetes\.pod\.namespace=demo-batch, k8s:app\.kubernetes\.io\/name=castle-wall-probe-backend\}\)\); it also admits the internet\. Why:/,
     breaks: null,
   },
   {
@@ -481,7 +564,7 @@ const TABLE: Row[] = [
       ),
     policy: "clusterwide-no-world-ingress",
     message:
-      /^global-infra-cilium-health selects every endpoint \(endpointSelector: \{\}\) and its ingress\[2\] admits world\. Why: that opens every pod/,
+      /^global-infra-cilium-health selects the pods of every namespace \(endpointSelector: \{\}\) and its ingress\[2\] admits world\. Why: that opens every pod/,
     breaks: EXPOSED,
   },
   {
@@ -493,6 +576,27 @@ const TABLE: Row[] = [
       ),
     policy: "clusterwide-no-world-ingress",
     message: /ingress\[2\] admits every peer/,
+    breaks: EXPOSED,
+  },
+  {
+    invariant: 8,
+    mutation: "a CCNP selecting every namespace's pods without {} (namespace Exists) opened to world",
+    edit: (dev) =>
+      addPolicy(dev, {
+        parentType: "castle:policy:InfraLayer",
+        kind: "CiliumClusterwideNetworkPolicy",
+        name: "every-namespace",
+        spec: {
+          description: "d",
+          endpointSelector: {
+            matchExpressions: [{ key: "k8s:io.kubernetes.pod.namespace", operator: "Exists" }],
+          },
+          ingress: [{ fromEntities: ["world"], toPorts: [{ ports: [{ port: "8080", protocol: "TCP" }] }] }],
+        },
+      }),
+    policy: "clusterwide-no-world-ingress",
+    message:
+      /^every-namespace selects the pods of every namespace \(endpointSelector: \{"matchExpressions":\[\{"key":"k8s:io\.kubernetes\.pod\.namespace","operator":"Exists"\}\]\}\) and its ingress\[0\] admits world\. Why:/,
     breaks: EXPOSED,
   },
   {

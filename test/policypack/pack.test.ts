@@ -281,3 +281,80 @@ describe("policy pack: namespaces-reachable-and-dns asks the engine, not the pol
     );
   });
 });
+
+describe("policy pack: user-namespace-walls asks the engine what each item admits", () => {
+  let dev: Recording;
+  before(async () => {
+    dev = await buildStack(devRawConfig(), "dev");
+  });
+  const walls = (vs: { policy: string; message: string }[]): string[] =>
+    vs.filter((v) => v.policy === "user-namespace-walls").map((v) => v.message.split(". Why:")[0]);
+  const shopPolicy = (name: string, spec: Untyped) =>
+    addPolicy(dev, {
+      parentType: "castle:policy:UserNamespace",
+      parentName: "castle-user-demo-shop",
+      kind: "CiliumNetworkPolicy",
+      name,
+      namespace: "demo-shop",
+      spec: { description: "d", ...spec },
+    });
+
+  for (const engine of ENGINE_RUNS) {
+    it(`${engine}: deny items never widen the walls (the field names used to be refused)`, async () => {
+      const denies = shopPolicy("no-outside", {
+        endpointSelector: {},
+        egressDeny: [{ toEntities: ["world"] }, { toCIDR: ["0.0.0.0/0"] }],
+        ingressDeny: [{ fromEntities: ["all"] }],
+      });
+      assert.deepEqual(walls(await runPack(policies, denies, {}, "advisory", { engine })), []);
+    });
+
+    it(`${engine}: a rule of specs is placed by its index, and each item says what it admits`, async () => {
+      const rec = editInputs(
+        shopPolicy("two-rules", { endpointSelector: {}, ingress: [{ fromEndpoints: [{}] }] }),
+        policyNamed("two-rules", "demo-shop"),
+        "two-rules",
+        (i) => {
+          i.specs = [
+            { endpointSelector: {}, egress: [{ toEndpoints: [{}] }, { toEntities: ["kube-apiserver"] }] },
+          ];
+        },
+      );
+      assert.deepEqual(walls(await runPack(policies, rec, {}, "advisory", { engine })), [
+        "demo-shop/two-rules specs[0].egress[1] admits the kube-apiserver (a control-plane node) on TCP/1: through toEntities[0] (entity kube-apiserver)",
+      ]);
+    });
+  }
+
+  it("toServices naming the namespace's own Service: its pods stay inside, but a Service without a selector is read as its backends", async () => {
+    const vs = await runPack(
+      policies,
+      shopPolicy("to-own-db", {
+        endpointSelector: {},
+        egress: [{ toServices: [{ k8sService: { serviceName: "db", namespace: "demo-shop" } }] }],
+      }),
+    );
+    const mine = vs.filter((v) => v.policy === "user-namespace-walls");
+    assert.equal(mine.length, 1, show(vs));
+    assert.match(
+      mine[0].message,
+      /^demo-shop\/to-own-db egress\[0\] admits the address 203\.0\.113\.20 \(the backend of a Service without a selector\) on TCP\/1: through toServices\[0\] \(service demo-shop\/db \(backend 203\.0\.113\.20\/32\)\)\. Why: .*Fix: select the Service's pods with toEndpoints by their labels instead/,
+    );
+  });
+
+  it("a subject selected by namespace keys is still the castle's convention to refuse", async () => {
+    const vs = await runPack(
+      policies,
+      shopPolicy("by-namespace", {
+        endpointSelector: { matchLabels: { "io.cilium.k8s.namespace.labels.exposed": "true" } },
+        egress: [{ toEndpoints: [{}] }],
+      }),
+    );
+    assert.deepEqual(walls(vs), [
+      "demo-shop/by-namespace endpointSelector uses io.cilium.k8s.namespace.labels.exposed",
+    ]);
+  });
+});
+
+const show = (vs: { policy: string; message: string }[]): string =>
+  vs.map((v) => `  ${v.policy}: ${v.message}`).join("\n");

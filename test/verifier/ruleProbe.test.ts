@@ -2,8 +2,8 @@
 
 import * as assert from "node:assert/strict";
 import { probeIngressRule, RuleProbe } from "../../verifier/engine/ruleProbe";
-import { isHostRule, selectsEveryEndpoint } from "../../verifier/engine/ruleKind";
-import type { IngressRule } from "../../verifier/engine";
+import { isHostRule, selectsPodsOfEveryNamespace } from "../../verifier/engine/ruleKind";
+import type { IngressRule, LabelSelector } from "../../verifier/engine";
 
 const INTERNET = { ip: "203.0.113.10" };
 const ssh = (rule: IngressRule, peer: RuleProbe["peer"] = INTERNET, subject: RuleProbe["subject"] = "host") =>
@@ -63,12 +63,37 @@ describe("engine: one ingress rule, probed", () => {
     assert.equal(ssh({ fromEntities: ["cluster"] }, INTERNET, "pod").admitted, false);
   });
 
-  it("rule kinds: a nodeSelector makes a host rule; only a selector with no requirement selects everything", () => {
+  it("rule kinds: a nodeSelector makes a host rule; a subject selecting pods of every namespace, as the engine selects", () => {
     assert.equal(isHostRule({ nodeSelector: {} }), true);
     assert.equal(isHostRule({ endpointSelector: {} }), false);
-    assert.equal(selectsEveryEndpoint({}), true);
-    assert.equal(selectsEveryEndpoint({ matchLabels: {}, matchExpressions: [] }), true);
-    assert.equal(selectsEveryEndpoint({ matchLabels: { app: "x" } }), false);
-    assert.equal(selectsEveryEndpoint(undefined), false);
+    const exists = (key: string): LabelSelector => ({ matchExpressions: [{ key, operator: "Exists" }] });
+    const everyNamespace: LabelSelector[] = [
+      {},
+      { matchLabels: {}, matchExpressions: [] },
+      exists("io.kubernetes.pod.namespace"),
+      exists("k8s:io.kubernetes.pod.namespace"),
+      exists("io.cilium.k8s.policy.serviceaccount"),
+      { matchExpressions: [{ key: "app", operator: "DoesNotExist" }] },
+      {
+        matchExpressions: [
+          { key: "io.kubernetes.pod.namespace", operator: "NotIn", values: ["kube-system"] },
+        ],
+      },
+    ];
+    for (const sel of everyNamespace)
+      assert.equal(selectsPodsOfEveryNamespace(sel), true, JSON.stringify(sel));
+    const notEvery: (LabelSelector | undefined)[] = [
+      { matchLabels: { app: "x" } },
+      exists("app"),
+      { matchLabels: { "io.cilium.k8s.namespace.labels.exposed": "true" } },
+      {
+        matchExpressions: [{ key: "io.kubernetes.pod.namespace", operator: "In", values: ["a", "b"] }],
+      },
+      // A reserved label is no pod's; an operator the agent refuses selects nothing.
+      { matchLabels: { "reserved:host": "" } },
+      { matchExpressions: [{ key: "app", operator: "in" as "In", values: ["x"] }] },
+      undefined,
+    ];
+    for (const sel of notEvery) assert.equal(selectsPodsOfEveryNamespace(sel), false, JSON.stringify(sel));
   });
 });

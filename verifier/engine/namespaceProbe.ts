@@ -125,9 +125,9 @@ function selectorsOf(p: CiliumPolicyObject): LabelSelector[] {
   return out;
 }
 
-/** A value no selector names, for a key that selectors name. */
-function freshValue(named: Set<string>): string {
-  let v = "castle-namespace-probe";
+/** A value no selector names, for a key that selectors name (also a name for a probe's fresh namespace). */
+export function freshValue(named: ReadonlySet<string>, base = "castle-namespace-probe"): string {
+  let v = base;
   while (named.has(v)) v += "-x";
   return v;
 }
