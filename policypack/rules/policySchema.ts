@@ -1,16 +1,19 @@
 // Every Cilium policy must be one the API server stores as written and the agent accepts.
 //
-// The agent's checks are the same for every Cilium minor: the resource half runs them on each policy as
-// the engine hands it over. The CRD schema is the stack's Cilium minor's (verifier/crdVersions.ts): the
-// stack half reads the version from the Cilium release's chart, as castle-properties-hold does through
-// fromObjects, from the inputs the resource half recorded (stackView.ts).
+// The resource half runs the agent's checks that hold for every Cilium minor (checkCiliumRule: unknown
+// fields, combinations, ports) on each policy as the engine hands it over. The stack half reads the
+// stack's Cilium minor from the Cilium release's chart, as castle-properties-hold does through
+// fromObjects, from the inputs the resource half recorded (stackView.ts), and judges with it: the CRD
+// schema (verifier/crdVersions.ts), then the agent as the engine reads it (compilePolicies, checked against
+// Cilium's own code), for what the minors treat differently.
 
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { isCiliumRelease, releaseChartVersion } from "../../lib/helm/charts";
 import { checkCiliumPolicy } from "../../verifier/engine/checkCiliumRule";
 import { crdSchemaErrors, fieldPath, storedAs } from "../../verifier/crdSchema";
 import { CILIUM_VERSIONS } from "../../verifier/crdVersions";
-import type { CiliumVersion } from "../../verifier/engine";
+import type { CiliumPolicyObject, CiliumVersion } from "../../verifier/engine";
+import { compilePolicies } from "../../verifier/engine/compile";
 import { ciliumVersionOf } from "../../verifier/objects";
 import { isCiliumPolicyType, Obj, policyId, RELEASE_TYPE, rulesOf, violation } from "../lib";
 import { stackPolicyOverInputs, StackResource } from "../stackView";
@@ -52,6 +55,28 @@ const crdSchema = stackPolicyOverInputs({
             r.urn,
           );
         continue;
+      }
+      // What the agent makes of it, asked of the engine (whose reading is checked against Cilium's own
+      // code): the version's refusals and skips (a policy with toGroups on 1.19, cluster-mesh on 1.19, a
+      // protocol 1.19 does not know). Told only when the agent's checks of the resource half found nothing
+      // to say, so one mistake is not reported twice.
+      if (checkCiliumPolicy(r.props).length === 0) {
+        const refusals = versions.map(
+          (v) =>
+            compilePolicies([storedAs(r.props, v).object as unknown as CiliumPolicyObject], "default", v)
+              .rejected[0],
+        );
+        const refusal = refusals[0];
+        if (refusal && refusals.every((x) => x !== undefined && x.by === "agent")) {
+          report(
+            violation(
+              `${id} is refused by ${versions.length === 1 ? `Cilium ${versions[0]}'s` : "the Cilium"} agent: ${refusal.reason}`,
+              "the agent imports none of its rules, so the policy is not enforced at all",
+              "rewrite the rule as the message says (Cilium's pkg/policy/api/rule_validation.go has the exact rules)",
+            ),
+            r.urn,
+          );
+        }
       }
       // Stored, without the fields the version's CRD does not have: an unknown field, as the agent's
       // checks call every other (checkCiliumRule's unknownFields).

@@ -65,6 +65,28 @@ describe("policy pack: the CRD schema of the stack's Cilium version", () => {
     });
   }
 
+  it("the agent's refusals per version come from the engine: toGroups is skipped on 1.19, read on 1.20", async () => {
+    const groups = {
+      egress: [{ toGroups: [{ aws: { securityGroupsIds: ["sg-0123456789"] } }] }],
+    };
+    assert.deepEqual(await schemaViolations(withPolicy(v19, "groups", groups)), [
+      "demo-shop/groups is refused by Cilium 1.19's agent: it has toGroups/fromGroups: the agent skips it and waits for a derivative policy, which the operator creates only with a cloud provider's groups (AWS); without one the policy never takes effect",
+    ]);
+    assert.deepEqual(await schemaViolations(withPolicy(v20, "groups", groups)), []);
+  });
+
+  it("a protocol without ports takes port 0 only, in the agent's checks of every version", async () => {
+    const vrrp = {
+      ingress: [{ toPorts: [{ ports: [{ port: "112", protocol: "VRRP" }] }] }],
+    };
+    for (const rec of [v19, v20])
+      assert.deepEqual(await schemaViolations(withPolicy(rec, "vrrp", vrrp)), [
+        'demo-shop/vrrp spec.ingress[0].toPorts[0].ports[0].port: protocol VRRP has no ports: the port must be "0"',
+      ]);
+    const zero = { ingress: [{ toPorts: [{ ports: [{ port: "0", protocol: "VRRP" }] }] }] };
+    assert.deepEqual(await schemaViolations(withPolicy(v19, "vrrp-0", zero)), []);
+  });
+
   it("a field 1.20's CRD dropped beside a valid rule is named, as an unknown field is", async () => {
     const both = {
       ingress: [

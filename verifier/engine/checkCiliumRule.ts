@@ -254,9 +254,14 @@ export function checkCiliumRule(rule: Obj, opts: { namespaced: boolean; path?: s
         if (l7.length > 1) add(`${pp}.rules`, `multiple L7 protocols (${l7.join(", ")}) in one port rule`);
         if (dns && ports.length === 0) add(`${pp}.rules.dns`, "DNS rules need the port 53 listed in ports");
         ports.forEach((p, k) => {
+          // pkg/policy/api/utils.go L4Proto.Validate: the protocols without ports (VRRP, IGMP; GRE, IPIP,
+          // IPV6, ESP, AH from 1.20, which 1.19's CRD refuses first) take port "0" only.
           const proto = String(p.protocol ?? "ANY").toUpperCase();
-          if (!["TCP", "UDP", "SCTP", "ANY", "ICMP", "ICMPV6", "VRRP", "IGMP"].includes(proto))
+          const portless = ["VRRP", "IGMP", "GRE", "IPIP", "IPV6", "ESP", "AH"].includes(proto);
+          if (!["TCP", "UDP", "SCTP", "ANY"].includes(proto) && !portless)
             add(`${pp}.ports[${k}].protocol`, `unknown protocol "${String(p.protocol)}"`);
+          if (portless && !["", "0"].includes(String(p.port ?? "")))
+            add(`${pp}.ports[${k}].port`, `protocol ${proto} has no ports: the port must be "0"`);
           if (l7.length > 0 && !dns && proto !== "TCP")
             add(`${pp}.ports[${k}]`, `L7 rules apply to TCP only, not ${proto}`);
           const port = String(p.port ?? "");
