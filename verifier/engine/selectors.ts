@@ -274,6 +274,17 @@ export function isEntity(name: string): name is Entity {
   return (ENTITIES as readonly string[]).includes(name);
 }
 
+/** The reserved identities of the cluster and cluster-mesh entities (pkg/policy/api/entity.go clusterSelectors). */
+const CLUSTER_RESERVED = [
+  RESERVED.host,
+  RESERVED.remoteNode,
+  RESERVED.init,
+  RESERVED.ingress,
+  RESERVED.health,
+  RESERVED.unmanaged,
+  RESERVED.kubeApiServer,
+];
+
 export function entitySelectors(entity: Entity, clusterName: string): EndpointSelector[] {
   const r = EndpointSelector.reserved;
   switch (entity) {
@@ -303,26 +314,14 @@ export function entitySelectors(entity: Entity, clusterName: string): EndpointSe
       return [r(RESERVED.kubeApiServer)];
     case "cluster":
       return [
-        r(RESERVED.host),
-        r(RESERVED.remoteNode),
-        r(RESERVED.init),
-        r(RESERVED.ingress),
-        r(RESERVED.health),
-        r(RESERVED.unmanaged),
-        r(RESERVED.kubeApiServer),
+        ...CLUSTER_RESERVED.map(r),
         EndpointSelector.wildcard().withMatch(SOURCE_K8S, POLICY_LABEL_CLUSTER, clusterName),
       ];
     case "cluster-mesh":
       // The cluster's reserved identities and every endpoint of any cluster of the mesh (a cluster label,
       // whatever its value): pkg/policy/api/entity.go (1.20) EntityClusterMesh.
       return [
-        r(RESERVED.host),
-        r(RESERVED.remoteNode),
-        r(RESERVED.init),
-        r(RESERVED.ingress),
-        r(RESERVED.health),
-        r(RESERVED.unmanaged),
-        r(RESERVED.kubeApiServer),
+        ...CLUSTER_RESERVED.map(r),
         EndpointSelector.wildcard().withExists(SOURCE_K8S, POLICY_LABEL_CLUSTER),
       ];
   }
