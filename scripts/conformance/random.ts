@@ -49,7 +49,19 @@ const PORTS: [number, string][] = [
 function selector(r: Rand, t: Topology, withNamespace: boolean): Record<string, unknown> {
   const pod = pick(r, t.pods);
   const [key, value] = pick(r, Object.entries(pod.labels));
-  switch (Math.floor(r() * 5)) {
+  switch (Math.floor(r() * 6)) {
+    case 5:
+      // A namespace key leaves the selector unscoped by the policy's namespace (never by the cluster).
+      return {
+        matchExpressions: [
+          {
+            key: "io.kubernetes.pod.namespace",
+            ...(r() < 0.5
+              ? { operator: pick(r, ["In", "NotIn"]), values: [pod.namespace ?? "default"] }
+              : { operator: pick(r, ["Exists", "DoesNotExist"]) }),
+          },
+        ],
+      };
     case 0:
       return {};
     case 1:

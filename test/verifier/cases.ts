@@ -942,6 +942,11 @@ const CLUSTER_MESH = cnp(
   "default",
   `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEntities: [cluster-mesh]`,
 );
+const NS_NOTIN = cnp(
+  "frontend-to-other-namespaces",
+  "default",
+  `  endpointSelector: {matchLabels: {role: frontend}}\n  egress:\n  - toEndpoints: [{matchExpressions: [{key: io.kubernetes.pod.namespace, operator: NotIn, values: [default]}]}]`,
+);
 const L3_FRONTEND_TO_BACKEND = cnp(
   "backend-from-frontend",
   "default",
@@ -3149,5 +3154,46 @@ export const CASES: ConformanceCase[] = [
     topology: T,
     flow: tcp("internet", "backend", 80),
     expected: { verdict: "allowed", rejected: ["default/backend-from-mesh"] },
+  },
+  // The local-cluster filter on a selector its namespace key leaves unscoped.
+  {
+    id: "sem-cluster-filter-namespace-notin-world",
+    source: "semantics",
+    description:
+      "a peer selector with a namespace key is not scoped to the policy's namespace, but still to the local cluster (addClusterFilterByDefault): NotIn selects no world identity",
+    policies: [NS_NOTIN],
+    topology: T,
+    flow: tcp("frontend", "internet", 443),
+    expected: {
+      verdict: "denied",
+      decidedBy: ["egress"],
+      enforcedBy: ["default/frontend-to-other-namespaces"],
+    },
+  },
+  {
+    id: "sem-cluster-filter-namespace-notin-node",
+    source: "semantics",
+    description: "nor a node's identity",
+    policies: [NS_NOTIN],
+    topology: T,
+    flow: tcp("frontend", "w1", 443),
+    expected: {
+      verdict: "denied",
+      decidedBy: ["egress"],
+      enforcedBy: ["default/frontend-to-other-namespaces"],
+    },
+  },
+  {
+    id: "sem-cluster-filter-namespace-notin-pods",
+    source: "semantics",
+    description: "but the pods of every other namespace of the cluster",
+    policies: [NS_NOTIN],
+    topology: T,
+    flow: tcp("frontend", "web-a", 443),
+    expected: {
+      verdict: "allowed",
+      decidedBy: ["egress"],
+      allowedBy: ["default/frontend-to-other-namespaces"],
+    },
   },
 ];

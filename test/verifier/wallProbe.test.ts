@@ -173,11 +173,11 @@ describe("engine: a namespace's policy items, probed for peers outside the names
           "TCP/1",
           "fromEndpoints[0] endpoints {k8s:io.kubernetes.pod.namespace=team-b, any:app=api}",
         ],
-        // NotIn holds where the key is absent (Kubernetes selector semantics): the internet's identity has
-        // no namespace label, so the selector, left unscoped by its namespace key, admits it first.
+        // Left unscoped by its namespace key, the selector still carries the local-cluster filter
+        // (addClusterFilterByDefault): no world or node identity, but the pods of any other namespace.
         [
           "egress[0]",
-          "the internet (203.0.113.10)",
+          "a pod of namespace castle-wall-probe",
           "TCP/1",
           "toEndpoints[1] endpoints {any:io.kubernetes.pod.namespace notin (team-a,kube-system)}",
         ],

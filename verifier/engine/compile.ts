@@ -510,9 +510,10 @@ function compileEntry(
     } catch (e) {
       throw new PolicyInvalidError(`${FIELD_NAMES.endpoints[dirIdx]}: ${(e as Error).message}`);
     }
-    const scoped = scopePeerSelector(es, ctx.namespace, ctx.subjectMatchesInit);
+    const scoped = scopePeerSelector(es, ctx.namespace, ctx.subjectMatchesInit, ctx.clusterName);
     peers.selectors.push(scoped);
-    texts.push(`endpoints {${scoped.toString()}}`);
+    // Shown with its namespace scope, without the local-cluster filter every such selector carries.
+    texts.push(`endpoints {${scopePeerSelector(es, ctx.namespace, ctx.subjectMatchesInit).toString()}}`);
   }
 
   const entities = asList(fields.entities, FIELD_NAMES.entities[dirIdx]);
@@ -585,13 +586,11 @@ function compileEntry(
             [`${SOURCE_K8S}:${POD_NAMESPACE_LABEL}`]: svc.namespace,
           };
           for (const [k, v] of Object.entries(svc.selector)) matchLabels[`${SOURCE_K8S}:${k}`] = v;
-          const scoped = scopePeerSelector(
-            EndpointSelector.fromK8s({ matchLabels }),
-            ctx.namespace,
-            ctx.subjectMatchesInit,
+          const generated = EndpointSelector.fromK8s({ matchLabels });
+          peers.selectors.push(
+            scopePeerSelector(generated, ctx.namespace, ctx.subjectMatchesInit, ctx.clusterName),
           );
-          peers.selectors.push(scoped);
-          texts.push(`${where} (endpoints {${scoped.toString()}})`);
+          texts.push(`${where} (endpoints {${generated.toString()}})`);
         } else {
           for (const ip of svc.backends ?? []) {
             const cidr = parseCidrOrIp(ip);

@@ -209,19 +209,31 @@ export function scopePeerSelector(
   sel: EndpointSelector,
   policyNamespace: string | undefined,
   subjectMatchesInit: boolean,
+  clusterName?: string,
 ): EndpointSelector {
   if (sel.hasReservedKey()) return sel;
-  if (sel.hasKey(SOURCE_K8S, POD_NAMESPACE_LABEL) || sel.hasKey(SOURCE_ANY, POD_NAMESPACE_LABEL)) return sel;
-  if (policyNamespace === undefined) {
-    return subjectMatchesInit ? sel : sel.withExists(SOURCE_K8S, POD_NAMESPACE_LABEL);
+  let scoped = sel;
+  if (!sel.hasKey(SOURCE_K8S, POD_NAMESPACE_LABEL) && !sel.hasKey(SOURCE_ANY, POD_NAMESPACE_LABEL)) {
+    if (policyNamespace === undefined) {
+      if (!subjectMatchesInit) scoped = sel.withExists(SOURCE_K8S, POD_NAMESPACE_LABEL);
+    } else if (
+      !sel.hasKeyPrefix(SOURCE_K8S, NS_LABELS_PREFIX_NO_DOT) &&
+      !sel.hasKeyPrefix(SOURCE_ANY, NS_LABELS_PREFIX_NO_DOT)
+    ) {
+      scoped = sel.withMatch(SOURCE_K8S, POD_NAMESPACE_LABEL, policyNamespace);
+    }
   }
+  // addClusterFilterByDefault (pkg/k8s/apis/cilium.io/utils/utils.go getEndpointSelector): every
+  // non-reserved peer selector without a cluster key is scoped to the local cluster, whatever it says about
+  // namespaces, so a selector left unscoped by its namespace key (`io.kubernetes.pod.namespace NotIn`) still
+  // selects no world or node identity. No cluster name: policy-default-local-cluster is off.
   if (
-    sel.hasKeyPrefix(SOURCE_K8S, NS_LABELS_PREFIX_NO_DOT) ||
-    sel.hasKeyPrefix(SOURCE_ANY, NS_LABELS_PREFIX_NO_DOT)
-  ) {
-    return sel;
-  }
-  return sel.withMatch(SOURCE_K8S, POD_NAMESPACE_LABEL, policyNamespace);
+    clusterName !== undefined &&
+    !scoped.hasKey(SOURCE_K8S, POLICY_LABEL_CLUSTER) &&
+    !scoped.hasKey(SOURCE_ANY, POLICY_LABEL_CLUSTER)
+  )
+    scoped = scoped.withMatch(SOURCE_K8S, POLICY_LABEL_CLUSTER, clusterName);
+  return scoped;
 }
 
 /**
