@@ -65,10 +65,10 @@ function selector(r: Rand, t: Topology, withNamespace: boolean): Record<string, 
     case 0:
       return {};
     case 1:
-      return { matchLabels: { [key]: value } };
+      return { matchLabels: { [keyed(r, key)]: value } };
     case 2:
       return withNamespace
-        ? { matchLabels: { [key]: value, "k8s:io.kubernetes.pod.namespace": pod.namespace } }
+        ? { matchLabels: { [keyed(r, key)]: value, "k8s:io.kubernetes.pod.namespace": pod.namespace } }
         : { matchLabels: { [key]: value } };
     case 3:
       return { matchExpressions: [{ key, operator: pick(r, ["Exists", "DoesNotExist"]) }] };
@@ -77,12 +77,28 @@ function selector(r: Rand, t: Topology, withNamespace: boolean): Record<string, 
   }
 }
 
-function ports(r: Rand): Record<string, unknown>[] {
+function ports(r: Rand, ingress = false): Record<string, unknown>[] {
   if (r() < 0.3) return [];
   const [port, protocol] = pick(r, PORTS);
   const p: Record<string, unknown> = { port: String(port), protocol: r() < 0.2 ? "ANY" : protocol };
-  if (r() < 0.15) p.endPort = port + 10;
+  const x = r();
+  if (x < 0.15) p.endPort = port + 10;
+  else if (x < 0.2) p.port = "0";
+  // A named port of the castle's pods (ingress only: an egress named port resolves through every pod of
+  // the cluster, which the oracle does not have).
+  else if (ingress && x < 0.28) p.port = pick(r, NAMED_PORTS);
   return [{ ports: [p] }];
+}
+
+const NAMED_PORTS = ["dns", "metrics", "http", "https", "webhook"];
+
+/** ICMP types by number or by Cilium's name (pkg/policy/api/icmp.go). */
+const ICMP_TYPES: (number | string)[] = [8, 0, 3, "EchoRequest", "EchoReply", "DestinationUnreachable"];
+
+/** A selector key as a user may write it: bare, or with a k8s: or any: source. */
+function keyed(r: Rand, key: string): string {
+  const x = r();
+  return x < 0.15 ? `k8s:${key}` : x < 0.25 ? `any:${key}` : key;
 }
 
 /** A toServices item over the topology's Services: by name (with or without namespace) or by labels. */
@@ -131,7 +147,11 @@ function peerRule(r: Rand, t: Topology, dir: "from" | "to"): Record<string, unkn
     default:
       rule[`${dir}CIDRSet`] = [{ cidr: "10.0.0.0/8", except: ["10.1.101.0/24"] }];
   }
-  const tp = ports(r);
+  if (r() < 0.12) {
+    rule.icmps = [{ fields: [{ type: pick(r, ICMP_TYPES) }] }];
+    return rule;
+  }
+  const tp = ports(r, dir === "from");
   if (tp.length) rule.toPorts = tp;
   return rule;
 }
@@ -153,6 +173,7 @@ export function randomPolicy(r: Rand, t: Topology, i: number): CiliumPolicyObjec
     }
   }
   if (!spec.ingress && !spec.egress && !spec.ingressDeny && !spec.egressDeny) spec.ingress = [{}];
+  if (r() < 0.1) spec.enableDefaultDeny = { [pick(r, ["ingress", "egress"])]: false };
   const namespace = pick(r, t.pods).namespace ?? "default";
   return {
     apiVersion: "cilium.io/v2",
@@ -171,6 +192,8 @@ export function randomFlows(r: Rand, t: Topology, n: number): ProbeFlow[] {
     while (to === from) to = pick(r, ids);
     // Outside addresses are only ever one end.
     if (t.externals.some((x) => x.id === from) && t.externals.some((x) => x.id === to)) from = t.pods[0]!.id;
+    // Some pings: echo request, echo reply, destination unreachable.
+    if (r() < 0.12) return { from, to, protocol: "ICMP", icmpType: pick(r, [8, 0, 3]) };
     return { from, to, protocol: protocol as ProbeFlow["protocol"], port };
   });
 }
@@ -241,7 +264,12 @@ export function randomRun(
       )
         continue;
       const flow = flows.find(
-        (f) => f.from === d.from && f.to === d.to && `${f.port}/${f.protocol.toLowerCase()}` === d.port,
+        (f) =>
+          f.from === d.from &&
+          f.to === d.to &&
+          (f.protocol.startsWith("ICMP")
+            ? `${f.protocol.toLowerCase()}/${f.icmpType}`
+            : `${f.port}/${f.protocol.toLowerCase()}`) === d.port,
       )!;
       const disagrees = (ps: CiliumPolicyObject[]): Comparison | undefined =>
         compareFlows({ ...inputs, policies: ps }, [flow], oracle).disagreements.find(

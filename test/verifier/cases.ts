@@ -3196,4 +3196,20 @@ export const CASES: ConformanceCase[] = [
       allowedBy: ["default/frontend-to-other-namespaces"],
     },
   },
+  {
+    id: "sem-icmp-type-zero-every-type",
+    source: "semantics",
+    description:
+      "icmps type 0 (EchoReply) admits every ICMP type: ICMPField.PortProtocol makes the type the port, and port 0 is every port",
+    policies: [
+      cnp(
+        "backend-echo-reply",
+        "default",
+        `  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    icmps: [{fields: [{type: EchoReply}]}]`,
+      ),
+    ],
+    topology: T,
+    flow: ping("frontend", "backend", 3),
+    expected: { verdict: "allowed", decidedBy: ["ingress"], allowedBy: ["default/backend-echo-reply"] },
+  },
 ];

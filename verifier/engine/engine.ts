@@ -531,7 +531,7 @@ export class PolicyEngine {
     if (entry.allL4) return [undefined];
     if (flow.protocol === "ICMP" || flow.protocol === "ICMPv6") {
       const type = flow.icmpType ?? (flow.protocol === "ICMP" ? 8 : 128);
-      return entry.icmps.some((i) => i.protocol === flow.protocol && i.type === type)
+      return entry.icmps.some((i) => i.protocol === flow.protocol && icmpTypeMatches(i.type, type))
         ? [undefined]
         : undefined;
     }
@@ -772,7 +772,9 @@ export class PolicyEngine {
     if (e.allL4) return [0];
     if (flow.protocol === "ICMP" || flow.protocol === "ICMPv6") {
       const type = flow.icmpType ?? (flow.protocol === "ICMP" ? 8 : 128);
-      return e.icmps.some((i) => i.protocol === flow.protocol && i.type === type) ? [24] : [];
+      return e.icmps
+        .filter((i) => i.protocol === flow.protocol && icmpTypeMatches(i.type, type))
+        .map((i) => (i.type === 0 ? 8 : 24));
     }
     const out: number[] = [];
     for (const pm of e.ports) {
@@ -883,6 +885,15 @@ function rangeBlockBits(start: number, end: number, port: number): number {
     bits++;
   }
   return bits;
+}
+
+/**
+ * An icmps type against a packet's type. ICMPField.PortProtocol (pkg/policy/api/icmp.go) makes the type the
+ * rule's port, and port 0 is every port: type 0 (EchoReply) admits every ICMP type of its family, in both
+ * 1.19 and 1.20 (the oracle shows it; tools/go/cilium-oracle-1.19/README.md).
+ */
+function icmpTypeMatches(ruleType: number, packetType: number): boolean {
+  return ruleType === 0 || ruleType === packetType;
 }
 
 /** Cilium's VXLAN port (the chart's default tunnel protocol; Geneve uses 6081). */
