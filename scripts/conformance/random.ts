@@ -165,11 +165,14 @@ export function randomPolicy(r: Rand, t: Topology, i: number): CiliumPolicyObjec
     : { endpointSelector: selector(r, t, false) };
   for (const section of ["ingress", "egress", "ingressDeny", "egressDeny"] as const) {
     if (r() < (section.endsWith("Deny") ? 0.15 : 0.5)) {
-      const rule = peerRule(r, t, section.startsWith("ingress") ? "from" : "to");
-      // Mutual authentication on some allow rules; one mode only, since two modes for the same peer and
-      // port fail the endpoint's policy (pkg/policy/rule.go: "cannot merge conflicting authentication types").
-      if (!section.endsWith("Deny") && r() < 0.15) rule.authentication = { mode: "required" };
-      spec[section] = [rule];
+      // One item, sometimes two (their map entries meet: deny over allow, auth derived between them).
+      spec[section] = Array.from({ length: r() < 0.25 ? 2 : 1 }, () => {
+        const rule = peerRule(r, t, section.startsWith("ingress") ? "from" : "to");
+        // Mutual authentication on some allow rules; one mode only, since two modes for the same peer and
+        // port fail the endpoint's policy (pkg/policy/rule.go: "cannot merge conflicting authentication types").
+        if (!section.endsWith("Deny") && r() < 0.15) rule.authentication = { mode: "required" };
+        return rule;
+      });
     }
   }
   if (!spec.ingress && !spec.egress && !spec.ingressDeny && !spec.egressDeny) spec.ingress = [{}];
