@@ -67,11 +67,13 @@ async function main(): Promise<number> {
         flowsPerSet: 20,
         seed,
       });
-      failed ||= r.findings.length > 0;
+      failed ||= r.findings.length > 0 || r.refusalFindings.length > 0;
       const lines = [
         `${sets} random policy sets over ${inputs.source}'s vocabulary (seed ${seed}) against Cilium ${version}:`,
         `${r.compared.toLocaleString("en-US")} flows compared, ${r.findings.length} disagree (distinct, shrunk); ` +
-          `${r.authDecided.toLocaleString("en-US")} allowed only after authentication, ${r.refused} policies Cilium refuses`,
+          `${r.authDecided.toLocaleString("en-US")} allowed only after authentication, ${r.refused} policies Cilium refuses, ` +
+          `${r.refusalFindings.length} refused by one side only`,
+        ...r.refusalFindings.map((f) => `  ${f}`),
       ];
       for (const f of r.findings) {
         const d = f.disagreement;
@@ -89,7 +91,7 @@ async function main(): Promise<number> {
   for (const version of versions) {
     // The engine reads the stack with the semantics of the Cilium it is compared with.
     const r = compareStack({ ...inputs, ciliumVersion: version }, (input) => runOracle(bin, version, input));
-    failed ||= r.disagreements.length > 0;
+    failed ||= r.disagreements.length > 0 || r.refusalDisagreements.length > 0;
     if (values.json) {
       process.stdout.write(JSON.stringify({ version, ...r }, null, 2) + "\n");
       continue;
@@ -104,6 +106,7 @@ async function main(): Promise<number> {
     if (r.refused.length)
       lines.push(`Cilium refuses: ${r.refused.map((x) => `${x.policy} (${x.reason})`).join("; ")}`);
     if (r.engineRefused.length) lines.push(`the engine refuses: ${r.engineRefused.join("; ")}`);
+    for (const d of r.refusalDisagreements) lines.push(`  refused by one side only: ${d}`);
     const groups = new Map<string, Comparison[]>();
     for (const d of r.disagreements) {
       const key = `${d.direction} ${d.from} -> ${d.to}: engine ${d.engine}, Cilium ${d.cilium} (${d.ciliumReason}${d.ciliumRules.length ? `: ${d.ciliumRules.join(", ")}` : ""})`;

@@ -104,6 +104,8 @@ export interface CompareResult {
   explained: (Comparison & { effect: string })[];
   /** Flows both say an entry allows only after authentication (of the same type). */
   authDecided: number;
+  /** Policies one side refuses and the other imports (the agent's refusals; not the API server's). */
+  refusalDisagreements: string[];
   refused: OracleOutput["refused"];
   engineRefused: string[];
   cilium: string;
@@ -271,11 +273,29 @@ export function compareFlows(
     if (effect && DATAPATH_EFFECTS.some((e) => e.id === effect)) explained.push({ ...c, effect });
     else disagreements.push(c);
   });
+  // Which policies each side refuses: the agent's refusals must be the same (the API server's, which the
+  // oracle is not asked about, may only be the engine's).
+  const refKey = (r: { kind: string; namespace?: string; name: string }): string =>
+    `${r.kind} ${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
+  const ciliumRefused = new Set((out?.refused ?? []).map((x) => x.policy));
+  const engineRefusedBy = new Map(engine.rejected.map((x) => [refKey(x.ref), x]));
+  const refusalDisagreements = [
+    ...[...ciliumRefused]
+      .filter((name) => !engineRefusedBy.has(name))
+      .map(
+        (name) =>
+          `${name}: Cilium refuses it (${out?.refused.find((x) => x.policy === name)?.reason}), the engine does not`,
+      ),
+    ...[...engineRefusedBy]
+      .filter(([name, x]) => x.by === "agent" && !ciliumRefused.has(name))
+      .map(([name, x]) => `${name}: the engine refuses it (${x.reason}), Cilium does not`),
+  ];
   return {
     compared: flows.length,
     disagreements,
     explained,
     authDecided,
+    refusalDisagreements,
     refused: out?.refused ?? [],
     engineRefused: engine.rejected.map(
       (x) => `${x.ref.kind} ${x.ref.namespace ? `${x.ref.namespace}/` : ""}${x.ref.name}: ${x.reason}`,

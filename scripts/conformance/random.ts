@@ -120,8 +120,41 @@ function serviceItem(r: Rand, t: Topology): Record<string, unknown> {
   }
 }
 
+/** The name the world's address resolves from, as Cilium's DNS proxy would have seen it (toFQDNs). */
+const WORLD_NAME = "api.example.com";
+const FQDN_SELECTORS = [
+  { matchName: WORLD_NAME },
+  { matchName: "other.example.com" },
+  { matchPattern: "*.example.com" },
+  { matchPattern: "*" },
+];
+
+/** The DNS answers both sides are told: the topology's first outside address is api.example.com. */
+function fqdnOptions(t: Topology): { fqdnMap: Record<string, string[]> } {
+  const world = t.externals[0];
+  const ip = world?.ip ?? world?.ips?.[0];
+  return { fqdnMap: ip ? { [WORLD_NAME]: [ip] } : {} };
+}
+
 function peerRule(r: Rand, t: Topology, dir: "from" | "to"): Record<string, unknown> {
   const rule: Record<string, unknown> = {};
+  if (dir === "to" && r() < 0.06) {
+    rule.toFQDNs = [pick(r, FQDN_SELECTORS)];
+    const tp = ports(r);
+    if (tp.length) rule.toPorts = tp;
+    return rule;
+  }
+  if (dir === "to" && r() < 0.04) {
+    // DNS through the proxy: the L4 part is judged (the proxy's name filtering is not compared).
+    rule.toEndpoints = [{}];
+    rule.toPorts = [
+      {
+        ports: [{ port: "53", protocol: "UDP" }],
+        rules: { dns: [{ matchPattern: pick(r, ["*", "*.example.com"]) }] },
+      },
+    ];
+    return rule;
+  }
   // Now and then a peer kind that needs the cluster's state: Services (egress) or cloud groups.
   const extra = r();
   if (dir === "to" && extra < 0.08) {
@@ -242,8 +275,16 @@ export function randomRun(
   inputs: CastleInputs,
   oracle: (input: OracleInput) => OracleOutput,
   opts: { sets: number; flowsPerSet: number; seed: number },
-): { compared: number; findings: RandomFinding[]; authDecided: number; refused: number } {
+): {
+  compared: number;
+  findings: RandomFinding[];
+  authDecided: number;
+  refused: number;
+  /** Policies one side refuses and the other does not, with the seed of their set. */
+  refusalFindings: string[];
+} {
   const findings: RandomFinding[] = [];
+  const refusalFindings: string[] = [];
   let compared = 0;
   let authDecided = 0;
   let refused = 0;
@@ -253,11 +294,13 @@ export function randomRun(
     const r = rng(seed);
     const policies = Array.from({ length: 1 + Math.floor(r() * 3) }, (_, i) => randomPolicy(r, t, i));
     const flows = randomFlows(r, t, opts.flowsPerSet);
-    const subject = { ...inputs, policies };
+    const subject = { ...inputs, policies, options: fqdnOptions(t) };
     const result = compareFlows(subject, flows, oracle);
     compared += result.compared;
     authDecided += result.authDecided;
     refused += result.refused.length;
+    for (const d of result.refusalDisagreements)
+      refusalFindings.push(`seed ${seed}: ${d}: ${JSON.stringify(policies)}`);
     for (const d of result.disagreements) {
       if (
         findings.some(
@@ -275,12 +318,12 @@ export function randomRun(
             : `${f.port}/${f.protocol.toLowerCase()}`) === d.port,
       )!;
       const disagrees = (ps: CiliumPolicyObject[]): Comparison | undefined =>
-        compareFlows({ ...inputs, policies: ps }, [flow], oracle).disagreements.find(
+        compareFlows({ ...inputs, policies: ps, options: fqdnOptions(t) }, [flow], oracle).disagreements.find(
           (x) => x.direction === d.direction,
         );
       const minimal = shrink(inputs, policies, flow, disagrees);
       findings.push({ seed, policies: minimal, flow, disagreement: disagrees(minimal) ?? d });
     }
   }
-  return { compared, findings, authDecided, refused };
+  return { compared, findings, authDecided, refused, refusalFindings };
 }

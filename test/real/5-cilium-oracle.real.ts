@@ -58,6 +58,8 @@ for (const version of ["1.19", "1.20"] as const) {
           oracle,
         );
         compared += r.compared;
+        // Both refuse the same policies (the agent's refusals; the API server's are the engine's alone).
+        for (const d of r.refusalDisagreements) unexplained.push(`${c.id}: ${d}`);
         // The engine marks what the datapath decided; the table must hold that effect for this case.
         for (const d of r.explained) {
           if (
@@ -96,6 +98,7 @@ for (const version of ["1.19", "1.20"] as const) {
       );
       assert.ok(r.compared > 500);
       assert.deepEqual(r.disagreements, []);
+      assert.deepEqual(r.refusalDisagreements, []);
       assert.deepEqual(r.refused, [], "Cilium imports every policy of the stack");
     });
 
@@ -109,6 +112,7 @@ for (const version of ["1.19", "1.20"] as const) {
         `      random: ${r.compared} flows compared, ${r.findings.length} disagree, ${r.authDecided} allowed only after authentication, ${r.refused} policies Cilium refuses`,
       );
       assert.ok(r.compared >= 10_000);
+      assert.deepEqual(r.refusalFindings, [], "both refuse the same policies");
       // The sets reach the fields that need cluster state: authentication on both sides.
       assert.ok(r.authDecided > 0, "no flow met a rule with authentication");
       assert.deepEqual(
@@ -148,6 +152,7 @@ for (const version of ["1.19", "1.20"] as const) {
         `      ns50: ${r.compared} flows compared, ${r.disagreements.length} disagree, ${r.explained.length} decided by the datapath`,
       );
       assert.deepEqual(r.disagreements, []);
+      assert.deepEqual(r.refusalDisagreements, []);
     });
   });
 }
