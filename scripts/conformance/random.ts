@@ -189,6 +189,51 @@ function peerRule(r: Rand, t: Topology, dir: "from" | "to"): Record<string, unkn
   return rule;
 }
 
+type Spec = Record<string, unknown>;
+const firstItem = (spec: Spec): Record<string, unknown> => {
+  const section =
+    (["ingress", "egress", "ingressDeny", "egressDeny"] as const).find((k) => spec[k]) ?? "ingress";
+  const items = (spec[section] ??= [{}]) as Record<string, unknown>[];
+  return (items[0] ??= {});
+};
+
+/**
+ * Mistakes within the CRD schema, each one Cilium's Sanitize/Parse may refuse (pkg/policy/api/rule_validation.go)
+ * or accept: two peer kinds in one item, ICMP beside toPorts, a port out of range, DNS rules on ingress, a
+ * CIDR exception outside its CIDR, an L7 rule on a port range, no section at all.
+ */
+const MISTAKES: ((spec: Spec) => void)[] = [
+  (spec) => Object.assign(firstItem(spec), { toEntities: ["world"], toCIDR: ["10.0.0.0/8"] }),
+  (spec) => Object.assign(firstItem(spec), { fromEntities: ["world"], fromCIDR: ["10.0.0.0/8"] }),
+  (spec) =>
+    Object.assign(firstItem(spec), {
+      icmps: [{ fields: [{ type: 8 }] }],
+      toPorts: [{ ports: [{ port: "80", protocol: "TCP" }] }],
+    }),
+  (spec) => Object.assign(firstItem(spec), { toPorts: [{ ports: [{ port: "70000", protocol: "TCP" }] }] }),
+  (spec) =>
+    (spec.ingress = [
+      { toPorts: [{ ports: [{ port: "53", protocol: "UDP" }], rules: { dns: [{ matchPattern: "*" }] } }] },
+    ]),
+  (spec) =>
+    Object.assign(firstItem(spec), { fromCIDRSet: [{ cidr: "10.0.0.0/8", except: ["192.168.0.0/16"] }] }),
+  (spec) =>
+    (spec.egress = [
+      {
+        toPorts: [
+          { ports: [{ port: "80", endPort: 90, protocol: "TCP" }], rules: { http: [{ method: "GET" }] } },
+        ],
+      },
+    ]),
+  (spec) => {
+    for (const k of ["ingress", "egress", "ingressDeny", "egressDeny"]) delete spec[k];
+  },
+  (spec) =>
+    Object.assign(firstItem(spec), {
+      toPorts: [{ ports: [{ port: "0", protocol: "TCP" }], rules: { http: [{}] } }],
+    }),
+];
+
 /** One random CNP or CCNP. */
 export function randomPolicy(r: Rand, t: Topology, i: number): CiliumPolicyObject {
   const clusterwide = r() < 0.4;
@@ -210,6 +255,8 @@ export function randomPolicy(r: Rand, t: Topology, i: number): CiliumPolicyObjec
   }
   if (!spec.ingress && !spec.egress && !spec.ingressDeny && !spec.egressDeny) spec.ingress = [{}];
   if (r() < 0.1) spec.enableDefaultDeny = { [pick(r, ["ingress", "egress"])]: false };
+  // Now and then a mistake the API server lets through and the agent may refuse: both must judge it alike.
+  if (r() < 0.08) pick(r, MISTAKES)(spec);
   const namespace = pick(r, t.pods).namespace ?? "default";
   return {
     apiVersion: "cilium.io/v2",
