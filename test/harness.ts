@@ -7,6 +7,7 @@ import { strict as assert } from "assert";
 import { CastleConfig, CastleConfigError, parseCastleConfig, RawConfig } from "../config/castleConfig";
 import { recordCastle, withProjectDefaults, readStackFile } from "../render/render";
 import type { Recording, RecordedResource, RecordOptions } from "../render/recorder";
+import { MODEL_CONFIGMAP } from "../config/model";
 
 export type { Recording, RecordedResource };
 
@@ -111,4 +112,25 @@ export function problemsOf(raw: RawConfig): string[] {
     return e.problems;
   }
   assert.fail("expected the config to be refused");
+}
+
+/**
+ * The castle-model ConfigMap of a small kind cluster (one control plane, one worker, no infra roles), as
+ * the program writes it, for tests that build the verifier's inputs from objects (fromObjects).
+ */
+export function smallModelConfigMap(overrides: { policyAuditMode?: boolean } = {}): Record<string, unknown> {
+  return {
+    kind: "ConfigMap",
+    metadata: { name: MODEL_CONFIGMAP.name, namespace: MODEL_CONFIGMAP.namespace },
+    data: {
+      [MODEL_CONFIGMAP.key]: JSON.stringify({
+        clusterName: "castle",
+        clusterProvider: "kind",
+        kindNodes: { controlPlane: 1, infra: 0, workers: 1 },
+        roles: [],
+        jumphostCidrs: [],
+        policyAuditMode: overrides.policyAuditMode ?? true,
+      }),
+    },
+  };
 }

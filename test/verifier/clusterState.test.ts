@@ -6,21 +6,9 @@ import { PolicyEngine } from "../../verifier/engine";
 import { fromObjects } from "../../verifier/objects";
 import { explain } from "../../verifier/why";
 import type { Untyped } from "../../lib/untyped";
+import { smallModelConfigMap } from "../harness";
 
-const MODEL = {
-  kind: "ConfigMap",
-  metadata: { name: "castle-model", namespace: "kube-system" },
-  data: {
-    "model.json": JSON.stringify({
-      clusterName: "castle",
-      clusterProvider: "kind",
-      kindNodes: { controlPlane: 1, infra: 0, workers: 1 },
-      roles: [],
-      jumphostCidrs: [],
-      policyAuditMode: false,
-    }),
-  },
-};
+const MODEL = smallModelConfigMap({ policyAuditMode: false });
 
 // User namespaces are the stack's Namespace objects.
 const SHOP = { kind: "Namespace", metadata: { name: "shop", labels: {} } };

@@ -16,6 +16,7 @@ import { releaseChartVersion } from "../../lib/helm/charts";
 import { ciliumVersionOf, fromObjects } from "../../verifier/objects";
 import type { CiliumVersion } from "../../verifier/engine";
 import type { Untyped } from "../../lib/untyped";
+import { smallModelConfigMap } from "../harness";
 
 const cnp = (spec: Untyped | undefined, extra: Untyped = {}): Untyped => ({
   apiVersion: "cilium.io/v2",
@@ -352,20 +353,7 @@ describe("CRD schema: the version of a stack, and the CLI's view", () => {
     assert.equal(releaseChartVersion({ chart: "/srv/charts/cilium-1.19.5-rc.1.tgz" }), "1.19.5-rc.1");
     assert.equal(releaseChartVersion({ chart: "oci://registry.example/charts/cilium" }), undefined);
     assert.equal(ciliumVersionOf(releaseChartVersion({ chart: "/srv/charts/cilium-1.20.0.tgz" })), "1.20");
-    const model = {
-      kind: "ConfigMap",
-      metadata: { name: "castle-model", namespace: "kube-system" },
-      data: {
-        "model.json": JSON.stringify({
-          clusterName: "castle",
-          clusterProvider: "kind",
-          kindNodes: { controlPlane: 1, infra: 0, workers: 1 },
-          roles: [],
-          jumphostCidrs: [],
-          policyAuditMode: true,
-        }),
-      },
-    };
+    const model = smallModelConfigMap();
     const release = {
       release: "cilium",
       namespace: "kube-system",
