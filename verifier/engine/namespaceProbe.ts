@@ -26,6 +26,7 @@ import {
   SOURCE_ANY,
   SOURCE_K8S,
 } from "./labels";
+import { listOf, probeNode } from "./probeNodes";
 import { EndpointSelector, SelectorError } from "./selectors";
 import type {
   CiliumPolicyObject,
@@ -112,13 +113,12 @@ const PEER_FIELDS: Record<"ingress" | "ingressDeny" | "egress" | "egressDeny", s
 function selectorsOf(p: CiliumPolicyObject): LabelSelector[] {
   const rules: Rule[] = [...(p.spec ? [p.spec] : []), ...(Array.isArray(p.specs) ? p.specs : [])];
   const out: LabelSelector[] = [];
-  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
   for (const rule of rules) {
     if (rule?.endpointSelector) out.push(rule.endpointSelector);
     for (const [section, fields] of Object.entries(PEER_FIELDS)) {
-      for (const entry of list((rule as Record<string, unknown>)?.[section])) {
+      for (const entry of listOf((rule as Record<string, unknown>)?.[section])) {
         for (const f of fields)
-          for (const s of list((entry as Record<string, unknown>)?.[f])) out.push(s as LabelSelector);
+          for (const s of listOf((entry as Record<string, unknown>)?.[f])) out.push(s as LabelSelector);
       }
     }
   }
@@ -191,21 +191,15 @@ const podId = (namespace: string, side: "a" | "b", i: number): string =>
   `${namespace}/probe-${side}${i === 0 ? "" : `-${i}`}`;
 
 function probeTopology(namespace: string, variants: NamespaceProbePod[]): Topology {
-  const node = (name: string, role: "control-plane" | "worker", ip: string): Topology["nodes"][number] => ({
-    name,
-    role,
-    ips: [ip],
-    labels: { "kubernetes.io/hostname": name },
-  });
   // Addresses in 198.18.0.0/15 (RFC 2544, benchmarking): room for any number of variants, and no
   // address a policy of the castle names. Pod addresses never match CIDR selectors anyway.
   const ip = (n: number): string =>
     `198.${18 + Math.floor(n / 65536)}.${Math.floor(n / 256) % 256}.${n % 256}`;
   return {
     nodes: [
-      node(CONTROL_PLANE, "control-plane", ip(1)),
-      node(NODE_A, "worker", ip(2)),
-      node(NODE_B, "worker", ip(3)),
+      probeNode(CONTROL_PLANE, "control-plane", ip(1)),
+      probeNode(NODE_A, "worker", ip(2)),
+      probeNode(NODE_B, "worker", ip(3)),
     ],
     pods: variants.flatMap((v, i) =>
       (["a", "b"] as const).map((side, s) => ({

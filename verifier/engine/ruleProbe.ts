@@ -7,8 +7,8 @@
 // and a rule's peers and ports mean the same on every endpoint it selects. The probe is enforced (audit mode
 // off), with the host firewall on.
 
-import { CONTROL_PLANE_ROLE_LABEL } from "../../vocabulary/labels";
 import { PolicyEngine } from "./engine";
+import { probeNode } from "./probeNodes";
 import type { CiliumPolicyObject, FlowProtocol, IngressRule, Topology } from "./types";
 
 /** A peer of the probe: an outside address, or one of the cluster's own entities. */
@@ -37,15 +37,6 @@ const SUBJECT_POD = "pod:probe/subject";
 const PEER_POD = "pod:probe-peer/peer";
 
 function probeTopology(ips: string[]): Topology {
-  const node = (name: string, role: "control-plane" | "worker", ip: string): Topology["nodes"][number] => ({
-    name,
-    role,
-    ips: [ip],
-    labels: {
-      "kubernetes.io/hostname": name,
-      ...(role === "control-plane" ? { [CONTROL_PLANE_ROLE_LABEL]: "" } : {}),
-    },
-  });
   const pod = (id: string, namespace: string, nodeName: string, ip: string): Topology["pods"][number] => ({
     id,
     kind: "pod",
@@ -58,9 +49,9 @@ function probeTopology(ips: string[]): Topology {
   return {
     // Addresses in TEST-NET-2 (RFC 5737): never one a caller probes as the outside.
     nodes: [
-      node(CONTROL_PLANE, "control-plane", "198.51.100.1"),
-      node(SUBJECT_NODE, "worker", "198.51.100.2"),
-      node(PEER_NODE, "worker", "198.51.100.3"),
+      probeNode(CONTROL_PLANE, "control-plane", "198.51.100.1"),
+      probeNode(SUBJECT_NODE, "worker", "198.51.100.2"),
+      probeNode(PEER_NODE, "worker", "198.51.100.3"),
     ],
     pods: [
       pod(SUBJECT_POD, "probe", SUBJECT_NODE, "198.51.100.10"),

@@ -25,7 +25,7 @@
 // and other clusters of a cluster mesh.
 
 import { Cidr, formatIp } from "../../lib/net/cidr";
-import { CONTROL_PLANE_ROLE_LABEL, NAMESPACE_NAME_LABEL, POD_NAMESPACE_LABEL } from "../../vocabulary/labels";
+import { NAMESPACE_NAME_LABEL, POD_NAMESPACE_LABEL } from "../../vocabulary/labels";
 import { CompiledEntry, compilePolicies, policyRef } from "./compile";
 import { PolicyEngine } from "./engine";
 import {
@@ -36,6 +36,7 @@ import {
   SOURCE_K8S,
 } from "./labels";
 import { freshValue, NAMESPACE_PROBE_PORTS } from "./namespaceProbe";
+import { listOf, probeNode, recordOf } from "./probeNodes";
 import { EndpointSelector, entitySelectors, isEntity, Requirement, SelectorError } from "./selectors";
 import type {
   CiliumPolicyObject,
@@ -129,7 +130,7 @@ const PROBED_ENTITIES = new Set([
 /** The entities of an item that select reserved identities only, none of them probed (see reservedEntities). */
 function unprobedReservedEntities(direction: Direction, item: unknown): string[] {
   const field = direction === "ingress" ? "fromEntities" : "toEntities";
-  return list(asRecord(item)[field])
+  return listOf(recordOf(item)[field])
     .map(String)
     .filter(
       (e) =>
@@ -156,10 +157,6 @@ const FRESH = "castle-wall-probe";
  * the verdict does not: such a range holds port 1, which every probe tries.
  */
 const CILIUM_VERSION = "1.19";
-
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const asRecord = (v: unknown): Record<string, unknown> =>
-  v !== null && typeof v === "object" ? (v as Record<string, unknown>) : {};
 
 const PEER_FIELDS: Record<Direction, string[]> = {
   ingress: ["fromEndpoints", "fromEntities", "fromCIDR", "fromCIDRSet", "fromNodes", "fromGroups"],
@@ -297,17 +294,17 @@ type Scenario = "plain" | "services-with-selector" | "services-without-selector"
  */
 function servicesNamed(item: Record<string, unknown>, fresh: string): TopologyService[] {
   const out = new Map<string, TopologyService>();
-  list(item.toServices).forEach((raw, k) => {
-    const entry = asRecord(raw);
+  listOf(item.toServices).forEach((raw, k) => {
+    const entry = recordOf(raw);
     const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
     let svc: TopologyService | undefined;
     if (entry.k8sServiceSelector !== undefined) {
-      const bySel = asRecord(entry.k8sServiceSelector);
+      const bySel = recordOf(entry.k8sServiceSelector);
       const sel = parsed(bySel.selector);
       const labels = sel ? serviceLabelsSatisfying(sel) : undefined;
       if (labels) svc = { name: `${FRESH}-${k}`, namespace: text(bySel.namespace) ?? fresh, labels };
     } else if (entry.k8sService !== undefined) {
-      const ref = asRecord(entry.k8sService);
+      const ref = recordOf(entry.k8sService);
       svc = { name: text(ref.serviceName) ?? FRESH, namespace: text(ref.namespace) ?? fresh };
     }
     if (svc) out.set(`${svc.namespace}/${svc.name}`, svc);
@@ -410,8 +407,8 @@ function cidrAddresses(entry: CompiledEntry): { ip: string; family: 4 | 6; why: 
  */
 function fqdnCandidates(item: Record<string, unknown>): string[] {
   const out = new Set<string>();
-  for (const raw of list(item.toFQDNs)) {
-    const sel = asRecord(raw);
+  for (const raw of listOf(item.toFQDNs)) {
+    const sel = recordOf(raw);
     if (typeof sel.matchName === "string" && sel.matchName !== "") out.add(sel.matchName);
     if (typeof sel.matchPattern === "string" && sel.matchPattern !== "") {
       const p = sel.matchPattern.replace(/\*+/g, "wall-probe").replace(/\.$/, "");
@@ -459,16 +456,16 @@ function setUp(
   asked: Record<string, unknown> = item,
 ): Setup {
   const namedNamespaces = new Set<string>([home]);
-  const selectors = list(item[direction === "ingress" ? "fromEndpoints" : "toEndpoints"])
+  const selectors = listOf(item[direction === "ingress" ? "fromEndpoints" : "toEndpoints"])
     .map(parsed)
     .filter((s): s is EndpointSelector => s !== undefined);
   for (const s of selectors)
     for (const r of s.requirements)
       if (r.key === POD_NAMESPACE_LABEL || r.key === POD_NAMESPACE_META_LABELS_PREFIX + NAMESPACE_NAME_LABEL)
         r.values.forEach((v) => namedNamespaces.add(v));
-  for (const raw of list(item.toServices))
-    for (const ref of [asRecord(raw).k8sService, asRecord(raw).k8sServiceSelector]) {
-      const ns = asRecord(ref).namespace;
+  for (const raw of listOf(item.toServices))
+    for (const ref of [recordOf(raw).k8sService, recordOf(raw).k8sServiceSelector]) {
+      const ns = recordOf(ref).namespace;
       if (typeof ns === "string") namedNamespaces.add(ns);
     }
   const fresh = freshValue(namedNamespaces, FRESH);
@@ -489,15 +486,6 @@ function setUp(
   const policy = probePolicy(home, name, direction, asked);
   const namedPorts = entry ? namedPortNumbers(entry) : {};
 
-  const node = (n: string, role: "control-plane" | "worker", ip: string): Topology["nodes"][number] => ({
-    name: n,
-    role,
-    ips: [ip],
-    labels: {
-      "kubernetes.io/hostname": n,
-      ...(role === "control-plane" ? { [CONTROL_PLANE_ROLE_LABEL]: "" } : {}),
-    },
-  });
   const pods: Endpoint[] = [];
   const peers: ProbePeer[] = [];
   const subject = `${home}/wall-probe-subject`;
@@ -539,7 +527,7 @@ function setUp(
     externals.push({ id, ip: a.ip });
     peers.push({ id, kind: "world", text: `the address ${a.ip} (${a.why})`, family: a.family });
   }
-  if (direction === "egress" && list(item.toFQDNs).length > 0)
+  if (direction === "egress" && listOf(item.toFQDNs).length > 0)
     peers.push({
       id: "internet-v4",
       kind: "world",
@@ -594,9 +582,9 @@ function setUp(
 
   const topology: Topology = {
     nodes: [
-      node(CONTROL_PLANE, "control-plane", "198.18.0.1"),
-      node(NODE_A, "worker", "198.18.0.2"),
-      node(NODE_B, "worker", "198.18.0.3"),
+      probeNode(CONTROL_PLANE, "control-plane", "198.18.0.1"),
+      probeNode(NODE_A, "worker", "198.18.0.2"),
+      probeNode(NODE_B, "worker", "198.18.0.3"),
     ],
     pods,
     externals,
@@ -690,7 +678,7 @@ function singlePeers(
   );
   const out: { field: string; index: number; item: Record<string, unknown> }[] = [];
   for (const field of PEER_FIELDS[direction])
-    list(item[field]).forEach((v, index) => out.push({ field, index, item: { ...rest, [field]: [v] } }));
+    listOf(item[field]).forEach((v, index) => out.push({ field, index, item: { ...rest, [field]: [v] } }));
   return out;
 }
 
@@ -702,9 +690,9 @@ function probeItem(
   direction: Direction,
   raw: unknown,
 ): { breach?: Omit<WallBreach, "direction" | "specs" | "index">; refused?: string } {
-  const item = asRecord(raw);
+  const item = recordOf(raw);
   const scenarios: Scenario[] =
-    direction === "egress" && list(item.toServices).length > 0
+    direction === "egress" && listOf(item.toServices).length > 0
       ? ["services-with-selector", "services-without-selector", "no-services"]
       : ["plain"];
   let first: { admission: Admission; setup: Setup; scenario: Scenario } | undefined;
@@ -759,11 +747,11 @@ export function probeWalls(policy: CiliumPolicyObject): WallProbeResult {
   const result: WallProbeResult = { policy: ref, namespace, breaches: [], refused: [], reservedEntities: [] };
   const rules: { rule: unknown; specs?: number }[] = [
     ...(policy.spec ? [{ rule: policy.spec }] : []),
-    ...list(policy.specs).map((rule, k) => ({ rule, specs: k })),
+    ...listOf(policy.specs).map((rule, k) => ({ rule, specs: k })),
   ];
   for (const { rule, specs } of rules) {
     for (const direction of ["ingress", "egress"] as const) {
-      list(asRecord(rule)[direction]).forEach((item, index) => {
+      listOf(recordOf(rule)[direction]).forEach((item, index) => {
         const r = probeItem(namespace, ref.name, direction, item);
         const where = { direction, ...(specs !== undefined ? { specs } : {}), index };
         if (r.refused !== undefined) result.refused.push({ ...where, reason: r.refused });
