@@ -845,13 +845,12 @@ export function compilePolicies(
       if (Array.isArray(p.specs)) specs.push(...p.specs);
       if (specs.length === 0) throw new PolicyInvalidError("the policy has neither spec nor specs");
       const derivative = ciliumVersion === "1.19" && requiresDerivative(specs);
-      let compiled: CompiledRule[];
+      let compiled: CompiledRule[] = [];
       try {
         compiled = specs.map((s, i) => compileRule(p, ref, s, i, clusterName, ciliumVersion, services));
       } catch (e) {
         // The API server refuses first; a policy it stores but the agent skips is never parsed.
         if (!derivative || e instanceof CrdSchemaError) throw e;
-        compiled = [];
       }
       if (derivative)
         throw new DerivativePolicyError(
